@@ -1,0 +1,73 @@
+import { ConfigError, loadConfig } from './app-config';
+import { DEV_SESSION_SECRET } from './config.schema';
+
+describe('loadConfig', () => {
+  it('gives safe local defaults for an empty environment', () => {
+    const c = loadConfig({});
+    expect(c.env).toBe('development');
+    expect(c.http).toMatchObject({ host: '127.0.0.1', port: 3000, debugHeaders: true });
+    expect(c.db.primaryUrl).toBe('postgres://postgres@127.0.0.1:54320/app');
+    expect(c.db.replicaUrls).toEqual([]);
+    expect(c.redis.url).toBe('redis://127.0.0.1:63790');
+    expect(c.session.cookieSecure).toBe(false);
+    expect(c.instanceId).toMatch(/:3000$/);
+  });
+
+  it('parses numbers, booleans and lists', () => {
+    const c = loadConfig({
+      PORT: '3101',
+      INSTANCE_ID: 'api-7',
+      DEBUG_HEADERS: 'false',
+      DB_REPLICAS: 'postgres://a@h:1/app, postgres://b@h:2/app',
+      SESSION_COOKIE_SECURE: '1',
+    });
+    expect(c.http.port).toBe(3101);
+    expect(c.instanceId).toBe('api-7');
+    expect(c.http.debugHeaders).toBe(false);
+    expect(c.db.replicaUrls).toEqual(['postgres://a@h:1/app', 'postgres://b@h:2/app']);
+    expect(c.session.cookieSecure).toBe(true);
+  });
+
+  it('treats an empty variable as unset', () => {
+    expect(loadConfig({ PORT: '' }).http.port).toBe(3000);
+  });
+
+  it.each([
+    ['PORT', 'abc'],
+    ['PORT', '70000'],
+    ['DB_PRIMARY', 'mysql://x@y/z'],
+    ['DB_REPLICAS', 'postgres://ok@h/app,not a url'],
+    ['REDIS_URL', 'http://127.0.0.1:6379'],
+    ['SESSION_SECRET', 'short'],
+    ['DEBUG_HEADERS', 'yes'],
+    ['NODE_ENV', 'staging'],
+  ])('rejects a bad %s and names it', (name, value) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`^Invalid configuration:\\n  - ${name}`));
+  });
+
+  it('reports every bad variable at once, without echoing values', () => {
+    try {
+      loadConfig({ PORT: 'x', SESSION_SECRET: 'hunter2' });
+      throw new Error('expected a ConfigError');
+    } catch (e) {
+      expect(e).toBeInstanceOf(ConfigError);
+      const { problems, message } = e as ConfigError;
+      expect(problems.map((p) => p.split(':')[0]).sort()).toEqual(['PORT', 'SESSION_SECRET']);
+      expect(message).not.toContain('hunter2');
+    }
+  });
+
+  it('refuses the development session secret in production', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/SESSION_SECRET: must be set in production/);
+    expect(() => loadConfig({ NODE_ENV: 'production', SESSION_SECRET: DEV_SESSION_SECRET })).toThrow(ConfigError);
+    const prod = loadConfig({ NODE_ENV: 'production', SESSION_SECRET: 'x'.repeat(40) });
+    expect(prod.session.cookieSecure).toBe(true);
+    expect(prod.http.debugHeaders).toBe(false);
+  });
+
+  it('returns a frozen object', () => {
+    const c = loadConfig({});
+    expect(Object.isFrozen(c)).toBe(true);
+    expect(Object.isFrozen(c.db)).toBe(true);
+  });
+});

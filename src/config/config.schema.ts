@@ -1,0 +1,65 @@
+import { hostname } from 'node:os';
+import { z } from 'zod';
+
+const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const port = int(1, 65535);
+const postgresUrl = z
+  .string()
+  .url()
+  .refine((v) => /^postgres(ql)?:\/\//.test(v), 'must be a postgres:// URL');
+const redisUrl = z
+  .string()
+  .url()
+  .refine((v) => /^rediss?:\/\//.test(v), 'must be a redis:// URL');
+const csv = (item: z.ZodType<string, string>) =>
+  z
+    .string()
+    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+    .pipe(z.array(item));
+
+// A placeholder, not a secret: the stack and the tests pass a random SESSION_SECRET, and production refuses this one.
+export const DEV_SESSION_SECRET = 'insecure-local-development-session-secret';
+
+/** Every environment variable the programs read, with its local default. Names are the env names. */
+export const envSchema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+    HOST: z.string().min(1).default('127.0.0.1'),
+    PORT: port.default(3000),
+    INSTANCE_ID: z.string().regex(/^[\w.:-]{1,100}$/, 'letters, digits and . _ : - only').optional(),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+
+    DB_PRIMARY: postgresUrl.default('postgres://postgres@127.0.0.1:54320/app'),
+    DB_REPLICAS: csv(postgresUrl).default([]),
+    DB_POOL_SIZE: int(1, 200).default(10),
+    DB_CONNECT_TIMEOUT_MS: int(50, 60_000).default(2000),
+    DB_QUERY_TIMEOUT_MS: int(50, 600_000).default(5000),
+
+    REDIS_URL: redisUrl.default('redis://127.0.0.1:63790'),
+    REDIS_COMMAND_TIMEOUT_MS: int(10, 60_000).default(1000),
+
+    SESSION_SECRET: z.string().min(32, 'must be at least 32 characters').default(DEV_SESSION_SECRET),
+    SESSION_COOKIE_NAME: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).default('sid'),
+    SESSION_COOKIE_SECURE: bool.optional(),
+    SESSION_TTL_SECONDS: int(60, 60 * 60 * 24 * 365).default(60 * 60 * 24 * 7),
+
+    HTTP_BODY_LIMIT_BYTES: int(1024, 50 * 1024 * 1024).default(256 * 1024),
+    HTTP_KEEP_ALIVE_TIMEOUT_MS: int(1000, 600_000).default(65_000),
+    TRUST_PROXY: z.string().min(1).default('127.0.0.1,::1'),
+    DEBUG_HEADERS: bool.optional(),
+
+    PASSWORD_HASH_MEMORY_KIB: int(8 * 1024, 1024 * 1024).default(19 * 1024),
+    PASSWORD_HASH_ITERATIONS: int(1, 10).default(2),
+  })
+  .superRefine((env, ctx) => {
+    if (env.NODE_ENV === 'production' && env.SESSION_SECRET === DEV_SESSION_SECRET) {
+      ctx.addIssue({ code: 'custom', path: ['SESSION_SECRET'], message: 'must be set in production' });
+    }
+  });
+
+export type Env = z.infer<typeof envSchema>;
+
+export function defaultInstanceId(env: Pick<Env, 'PORT'>): string {
+  return `${hostname()}:${env.PORT}`;
+}

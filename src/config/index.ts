@@ -1,0 +1,2 @@
+export { loadConfig, ConfigError, type AppConfig } from './app-config';
+export { ConfigModule, APP_CONFIG, InjectConfig } from './config.module';
