@@ -1,0 +1,35 @@
+import helmet from '@fastify/helmet';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { AppConfig } from '../../config';
+import { HttpExceptionFilter } from './http-exception.filter';
+import { registerResponseHeaders } from './http-hooks';
+import { setupSwagger } from './swagger';
+import { RequestValidationPipe } from './validation.pipe';
+
+/** Everything HTTP-wide: security headers, response stamps, validation, the error shape and the API docs. */
+export async function configureHttp(app: NestFastifyApplication, config: AppConfig): Promise<void> {
+  const fastify = app.getHttpAdapter().getInstance();
+  registerResponseHeaders(fastify, config);
+  // JSON is the only body this API reads; anything else is a 415, not a string handed to validation.
+  fastify.removeContentTypeParser('text/plain');
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: [`'self'`],
+        // Swagger UI injects inline styles and data: images; scripts stay same-origin only.
+        styleSrc: [`'self'`, `'unsafe-inline'`],
+        imgSrc: [`'self'`, 'data:'],
+        scriptSrc: [`'self'`],
+        // Without TLS this directive would make browsers fetch the docs assets over https and blank the page.
+        upgradeInsecureRequests: null,
+      },
+    },
+  });
+  app.useGlobalPipes(new RequestValidationPipe());
+  app.useGlobalFilters(new HttpExceptionFilter());
+  setupSwagger(app, config);
+
+  const server = app.getHttpServer();
+  // Node requires headersTimeout above keepAliveTimeout, or idle keep-alive sockets are cut mid-request.
+  server.headersTimeout = config.http.keepAliveTimeoutMs + 1000;
+}

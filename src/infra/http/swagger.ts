@@ -1,0 +1,25 @@
+import type { INestApplication } from '@nestjs/common';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import type { AppConfig } from '../../config';
+
+export const SESSION_SECURITY = 'session';
+
+export function setupSwagger(app: INestApplication, config: AppConfig): void {
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('zero-to-millions API')
+      .setDescription(
+        'Accounts and articles behind a gateway. Sign in with POST /auth/login: the browser keeps the session cookie, ' +
+          'so "Try it out" on the protected routes works afterwards.',
+      )
+      .setVersion('1')
+      .addCookieAuth(config.session.cookieName, { type: 'apiKey', in: 'cookie', name: config.session.cookieName }, SESSION_SECURITY)
+      .build(),
+  );
+  SwaggerModule.setup('docs', app, document, {
+    jsonDocumentUrl: 'docs-json',
+    yamlDocumentUrl: 'docs-yaml',
+    swaggerOptions: { persistAuthorization: true, withCredentials: true },
+  });
+}

@@ -1,0 +1,1 @@
+export { LoggerModule, REDACTED_PATHS } from './logger.module';

@@ -1,0 +1,2 @@
+export { RedisModule, REDIS_CLIENT, InjectRedis } from './redis.module';
+export { createRedisClient, type RedisClient } from './redis.client';
