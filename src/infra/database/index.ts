@@ -1,0 +1,2 @@
+export { DatabaseModule } from './database.module';
+export { isUniqueViolation } from './postgres-errors';
