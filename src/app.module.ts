@@ -1,0 +1,29 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { type AppConfig, ConfigModule } from './config';
+import { DatabaseModule } from './infra/database';
+import { HealthModule } from './infra/health';
+import { LoggerModule } from './infra/observability';
+import { RedisModule } from './infra/redis';
+import { SessionModule } from './infra/session';
+import { AccountsModule } from './modules/accounts';
+import { ArticlesModule } from './modules/articles';
+
+/** The API instance: infrastructure first, then the business features on top of it. */
+@Module({})
+export class AppModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        LoggerModule,
+        DatabaseModule,
+        RedisModule,
+        SessionModule,
+        HealthModule,
+        AccountsModule,
+        ArticlesModule,
+      ],
+    };
+  }
+}

@@ -1,0 +1,31 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Logger } from 'nestjs-pino';
+import { AppModule } from './app.module';
+import { ConfigError, loadConfig } from './config';
+import { installGracefulShutdown } from './infra/health';
+import { configureHttp, createFastifyAdapter } from './infra/http';
+import { registerSessions } from './infra/session';
+
+async function bootstrap(): Promise<void> {
+  const config = loadConfig();
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), createFastifyAdapter(config), {
+    bufferLogs: true,
+    // Fastify's own JSON parser is the only body parser: no form bodies (the classic CSRF vector), no text.
+    bodyParser: false,
+  });
+  const logger = app.get(Logger);
+  app.useLogger(logger);
+  installGracefulShutdown(app, logger);
+  await configureHttp(app, config);
+  await registerSessions(app, config);
+  await app.listen({ host: config.http.host, port: config.http.port });
+  logger.log(`API instance ${config.instanceId} listening on http://${config.http.host}:${config.http.port}`);
+}
+
+bootstrap().catch((err: unknown) => {
+  // A bad environment is an operator error: say which variable, without a stack trace.
+  console.error(err instanceof ConfigError ? err.message : err);
+  process.exit(1);
+});

@@ -1,0 +1,75 @@
+import { Body, Controller, Get, HttpCode, HttpStatus, Post, Req, Res, UnauthorizedException } from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiConflictResponse,
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ApiErrorDto } from '../../infra/http';
+import { Authenticated, CurrentUser, SessionManager, type SessionUser } from '../../infra/session';
+import { AccountsService } from './accounts.service';
+import { LoginDto } from './dto/login.dto';
+import { SignupDto } from './dto/signup.dto';
+import { UserDto } from './dto/user.dto';
+
+@ApiTags('auth')
+@Controller('auth')
+export class AccountsController {
+  constructor(
+    private readonly accounts: AccountsService,
+    private readonly sessions: SessionManager,
+  ) {}
+
+  @Post('signup')
+  @ApiOperation({ summary: 'Create an account (does not sign in)' })
+  @ApiCreatedResponse({ type: UserDto })
+  @ApiBadRequestResponse({ type: ApiErrorDto, description: 'Invalid input; the message names the field' })
+  @ApiConflictResponse({ type: ApiErrorDto, description: 'The email is already registered' })
+  async signup(@Body() dto: SignupDto): Promise<UserDto> {
+    return UserDto.from(await this.accounts.signup(dto));
+  }
+
+  @Post('login')
+  @HttpCode(HttpStatus.OK)
+  @ApiOperation({ summary: 'Sign in; sets an HttpOnly session cookie' })
+  @ApiOkResponse({ type: UserDto, headers: { 'Set-Cookie': { description: 'The session cookie', schema: { type: 'string' } } } })
+  @ApiBadRequestResponse({ type: ApiErrorDto })
+  @ApiUnauthorizedResponse({ type: ApiErrorDto, description: 'Wrong email or password (one message for both)' })
+  async login(@Body() dto: LoginDto, @Req() request: FastifyRequest): Promise<UserDto> {
+    const user = await this.accounts.authenticate(dto);
+    if (!user) throw new UnauthorizedException('Invalid email or password');
+    await this.sessions.signIn(request, user.id);
+    return UserDto.from(user);
+  }
+
+  @Post('logout')
+  @HttpCode(HttpStatus.NO_CONTENT)
+  @ApiOperation({ summary: 'Sign out: destroys the session everywhere and clears the cookie' })
+  @ApiNoContentResponse({ description: 'Signed out (also when no session existed)' })
+  async logout(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<void> {
+    await this.sessions.signOut(request, reply);
+  }
+
+  @Get('me')
+  @Authenticated()
+  @ApiOperation({ summary: 'The signed-in user' })
+  @ApiOkResponse({ type: UserDto })
+  async me(
+    @CurrentUser() current: SessionUser,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<UserDto> {
+    const user = await this.accounts.findById(current.id);
+    if (!user) {
+      // The account is gone; a session pointing at it must not linger.
+      await this.sessions.signOut(request, reply);
+      throw new UnauthorizedException('Sign in first');
+    }
+    return UserDto.from(user);
+  }
+}

@@ -1,0 +1,3 @@
+export { AccountsModule } from './accounts.module';
+export { AccountsService } from './accounts.service';
+export { UserEntity } from './entities/user.entity';

@@ -1,0 +1,97 @@
+import { BadRequestException, ForbiddenException, Injectable, NotFoundException } from '@nestjs/common';
+import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
+import { DataSource, type EntityManager, Repository } from 'typeorm';
+import { decodeCursor, encodeCursor, InvalidCursorError, type ArticleCursor } from './article-cursor';
+import type { CreateArticleDto } from './dto/create-article.dto';
+import { DEFAULT_PAGE_SIZE } from './dto/list-articles.query';
+import type { UpdateArticleDto } from './dto/update-article.dto';
+import { ArticleEntity } from './entities/article.entity';
+
+export interface ArticlePage {
+  readonly items: ArticleEntity[];
+  readonly nextCursor: string | null;
+}
+
+@Injectable()
+export class ArticlesService {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @InjectRepository(ArticleEntity) private readonly articles: Repository<ArticleEntity>,
+  ) {}
+
+  create(authorId: string, { title, body }: CreateArticleDto): Promise<ArticleEntity> {
+    return this.dataSource.transaction(async (em) => {
+      const { id } = await em.save(em.create(ArticleEntity, { authorId, title, body }));
+      return this.loadWithAuthor(em, id);
+    });
+  }
+
+  /** Newest first, by keyset on (created_at, id): every page costs one index range scan, however deep. */
+  async list(limit = DEFAULT_PAGE_SIZE, cursor?: string): Promise<ArticlePage> {
+    const after = cursor === undefined ? undefined : parseCursor(cursor);
+    const query = this.articles
+      .createQueryBuilder('a')
+      .innerJoin('a.author', 'u')
+      .select(['a.id', 'a.title', 'a.renderStatus', 'a.readingTimeMinutes', 'a.createdAt', 'a.updatedAt', 'u.id', 'u.displayName'])
+      .orderBy('a.createdAt', 'DESC')
+      .addOrderBy('a.id', 'DESC')
+      .limit(limit + 1);
+    if (after) query.where('(a.created_at, a.id) < (:createdAt, :id)', { createdAt: after.createdAt, id: after.id });
+    const rows = await query.getMany();
+    const items = rows.slice(0, limit);
+    const last = items.at(-1);
+    return { items, nextCursor: rows.length > limit && last ? encodeCursor(last) : null };
+  }
+
+  async get(id: string): Promise<ArticleEntity> {
+    const article = await this.articles.findOne({ where: { id }, relations: { author: true } });
+    if (!article) throw new NotFoundException('article not found');
+    return article;
+  }
+
+  update(id: string, userId: string, { title, body }: UpdateArticleDto): Promise<ArticleEntity> {
+    if (title === undefined && body === undefined) throw new BadRequestException('send title, body, or both');
+    return this.dataSource.transaction(async (em) => {
+      const article = await this.lockOwned(em, id, userId);
+      if (title !== undefined) article.title = title;
+      if (body !== undefined && body !== article.body) {
+        article.body = body;
+        article.revision += 1;
+        article.renderStatus = 'pending';
+        article.renderedHtml = null;
+        article.readingTimeMinutes = null;
+        article.renderError = null;
+      }
+      await em.save(article);
+      return this.loadWithAuthor(em, id);
+    });
+  }
+
+  remove(id: string, userId: string): Promise<void> {
+    return this.dataSource.transaction(async (em) => {
+      await this.lockOwned(em, id, userId);
+      await em.delete(ArticleEntity, { id });
+    });
+  }
+
+  /** Row lock first, then the ownership check: a concurrent edit cannot slip between the check and the write. */
+  private async lockOwned(em: EntityManager, id: string, userId: string): Promise<ArticleEntity> {
+    const article = await em.findOne(ArticleEntity, { where: { id }, lock: { mode: 'pessimistic_write' } });
+    if (!article) throw new NotFoundException('article not found');
+    if (article.authorId !== userId) throw new ForbiddenException('only the author can change this article');
+    return article;
+  }
+
+  private loadWithAuthor(em: EntityManager, id: string): Promise<ArticleEntity> {
+    return em.findOneOrFail(ArticleEntity, { where: { id }, relations: { author: true } });
+  }
+}
+
+function parseCursor(cursor: string): ArticleCursor {
+  try {
+    return decodeCursor(cursor);
+  } catch (err) {
+    if (err instanceof InvalidCursorError) throw new BadRequestException(err.message);
+    throw err;
+  }
+}

@@ -1,0 +1,110 @@
+import { ApiProperty } from '@nestjs/swagger';
+import type { ArticleEntity } from '../entities/article.entity';
+import { RENDER_STATUSES, type RenderStatus } from '../entities/article.entity';
+
+export class AuthorDto {
+  @ApiProperty({ format: 'uuid' })
+  id: string;
+
+  @ApiProperty({ example: 'Ada Lovelace' })
+  name: string;
+}
+
+export class RenderSummaryDto {
+  @ApiProperty({ enum: RENDER_STATUSES, example: 'done', description: 'pending until the worker has rendered the current body' })
+  status: RenderStatus;
+
+  @ApiProperty({ type: Number, nullable: true, example: 3 })
+  readingTimeMinutes: number | null;
+}
+
+export class RenderDto extends RenderSummaryDto {
+  @ApiProperty({ type: String, nullable: true, example: '<h1>Why replicas</h1>', description: 'Sanitized HTML, once done' })
+  html: string | null;
+
+  @ApiProperty({ type: String, nullable: true, description: 'Why rendering failed' })
+  error: string | null;
+}
+
+export class ArticleSummaryDto {
+  @ApiProperty({ format: 'uuid' })
+  id: string;
+
+  @ApiProperty({ example: 'Scaling reads with replicas' })
+  title: string;
+
+  @ApiProperty({ type: AuthorDto })
+  author: AuthorDto;
+
+  @ApiProperty({ type: RenderSummaryDto })
+  render: RenderSummaryDto;
+
+  @ApiProperty({ format: 'date-time' })
+  createdAt: string;
+
+  @ApiProperty({ format: 'date-time' })
+  updatedAt: string;
+
+  static from(a: ArticleEntity): ArticleSummaryDto {
+    return {
+      id: a.id,
+      title: a.title,
+      author: authorOf(a),
+      render: { status: a.renderStatus, readingTimeMinutes: a.readingTimeMinutes },
+      createdAt: a.createdAt.toISOString(),
+      updatedAt: a.updatedAt.toISOString(),
+    };
+  }
+}
+
+export class ArticleDto {
+  @ApiProperty({ format: 'uuid' })
+  id: string;
+
+  @ApiProperty({ example: 'Scaling reads with replicas' })
+  title: string;
+
+  @ApiProperty({ example: '# Why replicas\n\nReads outnumber writes **100 to 1**.' })
+  body: string;
+
+  @ApiProperty({ type: AuthorDto })
+  author: AuthorDto;
+
+  @ApiProperty({ example: 1, description: 'Increases with every change of the body' })
+  revision: number;
+
+  @ApiProperty({ type: RenderDto })
+  render: RenderDto;
+
+  @ApiProperty({ format: 'date-time' })
+  createdAt: string;
+
+  @ApiProperty({ format: 'date-time' })
+  updatedAt: string;
+
+  static from(a: ArticleEntity): ArticleDto {
+    return {
+      id: a.id,
+      title: a.title,
+      body: a.body,
+      author: authorOf(a),
+      revision: a.revision,
+      render: { status: a.renderStatus, readingTimeMinutes: a.readingTimeMinutes, html: a.renderedHtml, error: a.renderError },
+      createdAt: a.createdAt.toISOString(),
+      updatedAt: a.updatedAt.toISOString(),
+    };
+  }
+}
+
+export class ArticlePageDto {
+  @ApiProperty({ type: [ArticleSummaryDto] })
+  items: ArticleSummaryDto[];
+
+  @ApiProperty({ type: String, nullable: true, description: 'Pass as ?cursor= for the next page; null on the last page' })
+  nextCursor: string | null;
+}
+
+function authorOf(a: ArticleEntity): AuthorDto {
+  if (!a.author) throw new Error(`article ${a.id} was loaded without its author`);
+  return { id: a.author.id, name: a.author.displayName };
+}
