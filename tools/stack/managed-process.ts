@@ -1,0 +1,162 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { ServiceUser } from './service-user';
+
+export interface ProcessSpec {
+  /** Stable name: primary, replica-1, redis, api-1, worker-1, gateway. */
+  readonly name: string;
+  readonly command: string;
+  readonly args: readonly string[];
+  readonly env?: NodeJS.ProcessEnv;
+  readonly cwd?: string;
+  readonly logFile: string;
+  readonly user?: ServiceUser;
+}
+
+export type ProcessState = 'not started' | 'running' | 'frozen' | 'exited';
+
+const live = new Set<ManagedProcess>();
+// Last line of defence: whatever way this process ends, it takes no child with it into orphanhood.
+process.once('exit', () => {
+  for (const p of live) p.killNow();
+});
+
+/**
+ * One child process with a stable name and its output in a log file. It runs in its own process group,
+ * so a signal reaches every process it forks (PostgreSQL's backends too), and Ctrl-C in the terminal
+ * reaches only the stack runner, which then stops children in order.
+ */
+export class ManagedProcess {
+  private child?: ChildProcess;
+  private exitPromise?: Promise<number | null>;
+  private frozen = false;
+  private lastExit?: { code: number | null; signal: NodeJS.Signals | null };
+  private readonly exitListeners: Array<(code: number | null, signal: NodeJS.Signals | null) => void> = [];
+
+  constructor(readonly spec: ProcessSpec) {}
+
+  get name(): string {
+    return this.spec.name;
+  }
+
+  get pid(): number | undefined {
+    return this.child?.exitCode === null && this.child.signalCode === null ? this.child.pid : undefined;
+  }
+
+  get state(): ProcessState {
+    if (!this.child) return 'not started';
+    if (this.pid === undefined) return 'exited';
+    return this.frozen ? 'frozen' : 'running';
+  }
+
+  get exitStatus(): { code: number | null; signal: NodeJS.Signals | null } | undefined {
+    return this.lastExit;
+  }
+
+  onExit(listener: (code: number | null, signal: NodeJS.Signals | null) => void): void {
+    this.exitListeners.push(listener);
+  }
+
+  start(): void {
+    if (this.pid !== undefined) throw new Error(`${this.name} is already running (pid ${this.pid})`);
+    mkdirSync(dirname(this.spec.logFile), { recursive: true });
+    const log = openSync(this.spec.logFile, 'a');
+    try {
+      this.child = spawn(this.spec.command, [...this.spec.args], {
+        cwd: this.spec.cwd,
+        env: this.spec.env ?? process.env,
+        stdio: ['ignore', log, log],
+        detached: true,
+        uid: this.spec.user?.uid,
+        gid: this.spec.user?.gid,
+      });
+    } finally {
+      closeSync(log);
+    }
+    const child = this.child;
+    this.frozen = false;
+    this.lastExit = undefined;
+    live.add(this);
+    this.exitPromise = new Promise((resolve) => {
+      child.once('error', (err) => {
+        this.lastExit = { code: null, signal: null };
+        live.delete(this);
+        resolve(null);
+        for (const l of this.exitListeners) l(null, null);
+        console.error(`${this.name}: could not start ${this.spec.command}: ${err.message}`);
+      });
+      child.once('exit', (code, signal) => {
+        this.lastExit = { code, signal };
+        live.delete(this);
+        resolve(code);
+        for (const l of this.exitListeners) l(code, signal);
+      });
+    });
+  }
+
+  /** Asks the process to stop, escalating to SIGKILL after the grace period. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM', graceMs = 10_000): Promise<void> {
+    if (this.pid === undefined) return;
+    if (this.frozen) this.thaw();
+    this.signalGroup(signal);
+    const exited = await Promise.race([this.exitPromise!.then(() => true), delay(graceMs).then(() => false)]);
+    if (!exited) {
+      this.signalGroup('SIGKILL');
+      await this.exitPromise;
+    }
+  }
+
+  /** kill -9: the crash drill. */
+  async kill(): Promise<void> {
+    if (this.pid === undefined) return;
+    this.signalGroup('SIGKILL');
+    await this.exitPromise;
+  }
+
+  /** SIGSTOP: the process still holds its sockets but answers nothing ("hung, not dead"). */
+  freeze(): void {
+    if (this.pid === undefined) throw new Error(`${this.name} is not running`);
+    this.signalGroup('SIGSTOP');
+    this.frozen = true;
+  }
+
+  thaw(): void {
+    if (this.pid === undefined) throw new Error(`${this.name} is not running`);
+    this.signalGroup('SIGCONT');
+    this.frozen = false;
+  }
+
+  signal(signal: NodeJS.Signals): void {
+    if (this.pid !== undefined) this.signalGroup(signal);
+  }
+
+  waitForExit(): Promise<number | null> {
+    return this.exitPromise ?? Promise.resolve(null);
+  }
+
+  /** The end of the log, for error messages. */
+  logTail(lines = 20): string {
+    try {
+      return readFileSync(this.spec.logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+    } catch {
+      return '(no log)';
+    }
+  }
+
+  killNow(): void {
+    if (this.pid !== undefined) this.signalGroup('SIGKILL');
+  }
+
+  private signalGroup(signal: NodeJS.Signals): void {
+    const pid = this.child?.pid;
+    if (pid === undefined) return;
+    try {
+      process.kill(-pid, signal);
+    } catch {
+      // The group is already gone.
+    }
+  }
+}
+
+const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());

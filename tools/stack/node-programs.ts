@@ -1,0 +1,79 @@
+import { execFile } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { ManagedProcess } from './managed-process';
+import { sleep } from './ports';
+
+const run = promisify(execFile);
+
+export const REPO_ROOT = resolve(__dirname, '..', '..');
+export const DIST = join(REPO_ROOT, 'dist');
+
+export interface NodeProgramOptions {
+  readonly name: string;
+  /** Path under dist/, e.g. 'main.js'. */
+  readonly script: string;
+  readonly env: NodeJS.ProcessEnv;
+  readonly logFile: string;
+}
+
+/** A built program of this repo (API, worker, gateway) as a ManagedProcess. */
+export function nodeProgram({ name, script, env, logFile }: NodeProgramOptions): ManagedProcess {
+  return new ManagedProcess({
+    name,
+    command: process.execPath,
+    args: ['--enable-source-maps', join(DIST, script)],
+    env,
+    cwd: REPO_ROOT,
+    logFile,
+  });
+}
+
+/** Polls an HTTP URL until it answers 2xx; fails early with the log tail if the process dies. */
+export async function waitForHttp(url: string, proc: ManagedProcess, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (proc.state === 'exited') throw new Error(`${proc.name} exited during startup:\n${proc.logTail()}`);
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
+      if (res.ok) return;
+    } catch {
+      // not up yet
+    }
+    if (Date.now() > deadline) throw new Error(`${proc.name} did not answer ${url} within ${timeoutMs} ms:\n${proc.logTail()}`);
+    await sleep(100);
+  }
+}
+
+/** `npm run migration:run` against the given environment (the same command a user runs). */
+export async function runMigrations(env: NodeJS.ProcessEnv): Promise<string> {
+  const cli = join(REPO_ROOT, 'node_modules', 'typeorm', 'cli.js');
+  const { stdout } = await run(process.execPath, [cli, 'migration:run', '-d', join(DIST, 'infra/database/data-source.js')], {
+    env,
+    cwd: REPO_ROOT,
+  });
+  return stdout;
+}
+
+/** Compiles src/ into dist/ when any source file is newer than the last build. */
+export async function ensureBuilt(log: (line: string) => void = () => undefined): Promise<void> {
+  const stamp = join(DIST, '.tsbuildinfo');
+  const builtAt = existsSync(stamp) ? statSync(stamp).mtimeMs : 0;
+  if (builtAt > newestMtime(join(REPO_ROOT, 'src'))) return;
+  log('building (tsc -p tsconfig.build.json)...');
+  await run(process.execPath, [join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], {
+    cwd: REPO_ROOT,
+  }).catch((err: { stdout?: string }) => {
+    throw new Error(`build failed:\n${err.stdout ?? String(err)}`);
+  });
+}
+
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestMtime(path) : statSync(path).mtimeMs);
+  }
+  return newest;
+}
