@@ -1,0 +1,39 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ManagedProcess } from '../../tools/stack/managed-process';
+import { nodeProgram, waitForHttp } from '../../tools/stack/node-programs';
+import { freePort } from '../../tools/stack/ports';
+
+/** A real API process (node dist/main.js) on a free port, started the same way `npm run stack` starts one. */
+export interface ApiInstance {
+  readonly name: string;
+  readonly url: string;
+  readonly process: ManagedProcess;
+  /** Everything the process printed so far (its structured log). */
+  log(): string;
+  stop(): Promise<void>;
+}
+
+const logDir = mkdtempSync(join(tmpdir(), 'z2m-api-logs-'));
+
+export async function startApi(env: Readonly<Record<string, string>>, name = 'api', extraEnv: Record<string, string> = {}): Promise<ApiInstance> {
+  const port = await freePort();
+  const logFile = join(logDir, `${name}-${port}.log`);
+  const proc = nodeProgram({
+    name,
+    script: 'main.js',
+    env: { ...process.env, ...env, HOST: '127.0.0.1', PORT: String(port), INSTANCE_ID: name, ...extraEnv },
+    logFile,
+  });
+  proc.start();
+  const url = `http://127.0.0.1:${port}`;
+  await waitForHttp(`${url}/health/live`, proc);
+  return {
+    name,
+    url,
+    process: proc,
+    log: () => proc.logTail(Number.MAX_SAFE_INTEGER),
+    stop: () => proc.stop('SIGTERM', 15_000),
+  };
+}
