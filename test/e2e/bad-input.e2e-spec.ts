@@ -117,7 +117,11 @@ describe('bad input gets a clear 4xx JSON error and loses no data (real API proc
     expect(read.body).toMatchObject({ title: 'Survivor', body: 'must outlive every bad request', revision: 1 });
   });
 
-  it('never answered 5xx: the instance logged no server error', () => {
+  it('never answered 5xx: the instance logged no server error', async () => {
+    // pino writes in order but asynchronously: once a last sentinel request is logged, all before it are too.
+    const sentinel = `sentinel-${Date.now()}`;
+    await client.get('/health/live', { headers: { 'x-request-id': sentinel } });
+    await api.waitForLog((l) => l.requestId === sentinel);
     const serverErrors = api
       .log()
       .split('\n')

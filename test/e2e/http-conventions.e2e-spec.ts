@@ -28,11 +28,8 @@ describe('HTTP conventions of an API instance (real process)', () => {
     const id = `gw-${Date.now()}-abc`;
     const res = await client.get('/articles?limit=1', { headers: { 'x-request-id': id } });
     expect(res.headers.get('x-request-id')).toBe(id);
-    const line = api
-      .log()
-      .split('\n')
-      .find((l) => l.includes(id));
-    expect(line && JSON.parse(line)).toMatchObject({ requestId: id, instance: 'api-http', req: { method: 'GET', url: '/articles?limit=1' } });
+    const line = await api.waitForLog((l) => l.requestId === id);
+    expect(line).toMatchObject({ requestId: id, instance: 'api-http', req: { method: 'GET', url: '/articles?limit=1' } });
 
     const bad = await client.get('/health/live', { headers: { 'x-request-id': 'has spaces and {braces}' } });
     expect(bad.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);

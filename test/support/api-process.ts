@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ManagedProcess } from '../../tools/stack/managed-process';
 import { nodeProgram, waitForHttp } from '../../tools/stack/node-programs';
-import { freePort } from '../../tools/stack/ports';
+import { freePort, sleep } from '../../tools/stack/ports';
 
 /** A real API process (node dist/main.js) on a free port, started the same way `npm run stack` starts one. */
 export interface ApiInstance {
@@ -12,6 +12,8 @@ export interface ApiInstance {
   readonly process: ManagedProcess;
   /** Everything the process printed so far (its structured log). */
   log(): string;
+  /** The first JSON log line matching `match`, waiting for it: pino writes asynchronously. */
+  waitForLog(match: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
   stop(): Promise<void>;
 }
 
@@ -34,6 +36,30 @@ export async function startApi(env: Readonly<Record<string, string>>, name = 'ap
     url,
     process: proc,
     log: () => proc.logTail(Number.MAX_SAFE_INTEGER),
+    waitForLog: (match, timeoutMs = 5000) => waitForLogLine(() => proc.logTail(Number.MAX_SAFE_INTEGER), match, timeoutMs),
     stop: () => proc.stop('SIGTERM', 15_000),
   };
+}
+
+export async function waitForLogLine(
+  read: () => string,
+  match: (line: Record<string, unknown>) => boolean,
+  timeoutMs: number,
+): Promise<Record<string, unknown>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const found = read()
+      .split('\n')
+      .flatMap((l) => {
+        try {
+          return [JSON.parse(l) as Record<string, unknown>];
+        } catch {
+          return [];
+        }
+      })
+      .find(match);
+    if (found) return found;
+    if (Date.now() > deadline) throw new Error(`no log line matched within ${timeoutMs} ms`);
+    await sleep(50);
+  }
 }
