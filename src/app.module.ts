@@ -2,7 +2,7 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import { type AppConfig, ConfigModule } from './config';
 import { DatabaseModule } from './infra/database';
 import { HealthModule } from './infra/health';
-import { LoggerModule } from './infra/observability';
+import { ObservabilityModule } from './infra/observability';
 import { RedisModule } from './infra/redis';
 import { SessionModule } from './infra/session';
 import { AccountsModule } from './modules/accounts';
@@ -16,7 +16,7 @@ export class AppModule {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
-        LoggerModule,
+        ObservabilityModule,
         DatabaseModule,
         RedisModule,
         SessionModule,

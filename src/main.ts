@@ -6,6 +6,7 @@ import { AppModule } from './app.module';
 import { ConfigError, loadConfig } from './config';
 import { installGracefulShutdown } from './infra/health';
 import { configureHttp, createFastifyAdapter } from './infra/http';
+import { instrumentHttp, METRICS_REGISTRY } from './infra/observability';
 import { registerSessions } from './infra/session';
 
 async function bootstrap(): Promise<void> {
@@ -17,7 +18,8 @@ async function bootstrap(): Promise<void> {
   });
   const logger = app.get(Logger);
   app.useLogger(logger);
-  installGracefulShutdown(app, logger);
+  installGracefulShutdown(app, logger, config);
+  instrumentHttp(app.getHttpAdapter().getInstance(), app.get(METRICS_REGISTRY));
   await configureHttp(app, config);
   await registerSessions(app, config);
   await app.listen({ host: config.http.host, port: config.http.port });

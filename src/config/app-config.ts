@@ -29,6 +29,8 @@ export interface AppConfig {
     readonly ttlSeconds: number;
   };
   readonly passwordHash: { readonly memoryKib: number; readonly iterations: number };
+  readonly health: { readonly timeoutMs: number; readonly cacheMs: number };
+  readonly shutdown: { readonly drainDelayMs: number; readonly timeoutMs: number };
 }
 
 export class ConfigError extends Error {
@@ -75,6 +77,8 @@ export function loadConfig(source: EnvSource = process.env): AppConfig {
       ttlSeconds: e.SESSION_TTL_SECONDS,
     },
     passwordHash: { memoryKib: e.PASSWORD_HASH_MEMORY_KIB, iterations: e.PASSWORD_HASH_ITERATIONS },
+    health: { timeoutMs: e.HEALTH_CHECK_TIMEOUT_MS, cacheMs: e.HEALTH_CACHE_MS },
+    shutdown: { drainDelayMs: e.SHUTDOWN_DRAIN_DELAY_MS, timeoutMs: e.SHUTDOWN_TIMEOUT_MS },
   });
 }
 

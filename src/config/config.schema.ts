@@ -49,6 +49,12 @@ export const envSchema = z
     TRUST_PROXY: z.string().min(1).default('127.0.0.1,::1'),
     DEBUG_HEADERS: bool.optional(),
 
+    HEALTH_CHECK_TIMEOUT_MS: int(50, 30_000).default(1000),
+    HEALTH_CACHE_MS: int(0, 30_000).default(1000),
+    // At least the gateway's health-check interval × fall, so it stops routing here before we close.
+    SHUTDOWN_DRAIN_DELAY_MS: int(0, 120_000).default(3000),
+    SHUTDOWN_TIMEOUT_MS: int(100, 300_000).default(30_000),
+
     PASSWORD_HASH_MEMORY_KIB: int(8 * 1024, 1024 * 1024).default(19 * 1024),
     PASSWORD_HASH_ITERATIONS: int(1, 10).default(2),
   })

@@ -60,6 +60,8 @@ describe('HTTP conventions of an API instance (real process)', () => {
         'GET /articles/{id}',
         'GET /auth/me',
         'GET /health/live',
+        'GET /health/ready',
+        'GET /metrics',
         'PATCH /articles/{id}',
         'POST /articles',
         'POST /auth/login',

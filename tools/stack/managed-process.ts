@@ -1,5 +1,5 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { ServiceUser } from './service-user';
 
@@ -107,23 +107,23 @@ export class ManagedProcess {
     }
   }
 
-  /** kill -9: the crash drill. */
+  /** kill -9 of the whole process tree at once: the machine-died drill. */
   async kill(): Promise<void> {
     if (this.pid === undefined) return;
-    this.signalGroup('SIGKILL');
+    this.signalTree('SIGKILL');
     await this.exitPromise;
   }
 
-  /** SIGSTOP: the process still holds its sockets but answers nothing ("hung, not dead"). */
+  /** SIGSTOP of the whole tree: every socket stays open but nothing answers ("hung, not dead"). */
   freeze(): void {
     if (this.pid === undefined) throw new Error(`${this.name} is not running`);
-    this.signalGroup('SIGSTOP');
+    this.signalTree('SIGSTOP');
     this.frozen = true;
   }
 
   thaw(): void {
     if (this.pid === undefined) throw new Error(`${this.name} is not running`);
-    this.signalGroup('SIGCONT');
+    this.signalTree('SIGCONT');
     this.frozen = false;
   }
 
@@ -145,7 +145,24 @@ export class ManagedProcess {
   }
 
   killNow(): void {
-    if (this.pid !== undefined) this.signalGroup('SIGKILL');
+    if (this.pid !== undefined) this.signalTree('SIGKILL');
+  }
+
+  /**
+   * The group plus every descendant: PostgreSQL backends call setsid() and leave the postmaster's
+   * group, so a group signal alone would freeze the postmaster while open connections still answer.
+   */
+  private signalTree(signal: NodeJS.Signals): void {
+    const root = this.child?.pid;
+    if (root === undefined) return;
+    this.signalGroup(signal);
+    for (const pid of descendants(root)) {
+      try {
+        process.kill(pid, signal);
+      } catch {
+        // exited meanwhile
+      }
+    }
   }
 
   private signalGroup(signal: NodeJS.Signals): void {
@@ -156,6 +173,44 @@ export class ManagedProcess {
     } catch {
       // The group is already gone.
     }
+  }
+}
+
+/** Every descendant pid of `root`, from /proc (Linux) or `pgrep -P` elsewhere. */
+function descendants(root: number): number[] {
+  const children = new Map<number, number[]>();
+  try {
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        // Field 4 of /proc/<pid>/stat is the parent pid; the command name (field 2) may contain spaces.
+        const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+        const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+        children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+      } catch {
+        // the process exited while we looked
+      }
+    }
+  } catch {
+    return pgrepDescendants(root);
+  }
+  const out: number[] = [];
+  const walk = (pid: number) => {
+    for (const c of children.get(pid) ?? []) {
+      out.push(c);
+      walk(c);
+    }
+  };
+  walk(root);
+  return out;
+}
+
+function pgrepDescendants(root: number): number[] {
+  try {
+    const direct = execFileSync('pgrep', ['-P', String(root)], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
+    return direct.flatMap((pid) => [pid, ...pgrepDescendants(pid)]);
+  } catch {
+    return [];
   }
 }
 

@@ -1,26 +1,34 @@
 import type { INestApplication, LoggerService } from '@nestjs/common';
+import type { AppConfig } from '../../config';
+import { DrainState } from './drain-state';
 
 /**
- * SIGTERM/SIGINT close the app (Nest's shutdown hooks close pools and clients) and exit 0. Nest's own
- * enableShutdownHooks() re-raises the signal after closing, which orchestrators report as a crash.
+ * SIGTERM/SIGINT: (1) readiness flips to 503, (2) wait until load balancers have seen it (at least their
+ * check interval × fall), (3) close: stop accepting, finish in-flight requests, close pools and clients,
+ * (4) exit 0. Nest's own enableShutdownHooks() skips (1)-(2) and re-raises the signal, which orchestrators
+ * report as a crash.
  */
-export function installGracefulShutdown(app: INestApplication, logger: LoggerService, deadlineMs = 30_000): void {
+export function installGracefulShutdown(app: INestApplication, logger: LoggerService, config: AppConfig): void {
+  const { drainDelayMs, timeoutMs } = config.shutdown;
   let closing = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (closing) return;
     closing = true;
-    logger.log(`${signal} received: closing`);
+    app.get(DrainState).start();
+    logger.log(`${signal}: readiness is 503; closing in ${drainDelayMs} ms`);
     setTimeout(() => {
-      logger.error(`shutdown did not finish within ${deadlineMs} ms; exiting anyway`);
+      logger.error(`shutdown did not finish within ${timeoutMs} ms; exiting anyway`);
       process.exit(1);
-    }, deadlineMs).unref();
-    app.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        logger.error(`shutdown failed: ${String(err)}`);
-        process.exit(1);
-      },
-    );
+    }, drainDelayMs + timeoutMs).unref();
+    setTimeout(() => {
+      app.close().then(
+        () => process.exit(0),
+        (err: unknown) => {
+          logger.error(`shutdown failed: ${String(err)}`);
+          process.exit(1);
+        },
+      );
+    }, drainDelayMs);
   };
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);

@@ -1,5 +1,15 @@
-import { Module } from '@nestjs/common';
+import { Global, Module } from '@nestjs/common';
+import { TerminusModule } from '@nestjs/terminus';
+import { CoreReadiness } from './core-readiness';
+import { DrainState } from './drain-state';
 import { HealthController } from './health.controller';
+import { ReadinessRegistry } from './readiness.registry';
 
-@Module({ controllers: [HealthController] })
+@Global()
+@Module({
+  imports: [TerminusModule.forRoot({ errorLogStyle: 'json', logger: false })],
+  controllers: [HealthController],
+  providers: [ReadinessRegistry, DrainState, CoreReadiness],
+  exports: [ReadinessRegistry, DrainState, TerminusModule],
+})
 export class HealthModule {}
