@@ -3,6 +3,7 @@ import { type AppConfig, ConfigModule } from './config';
 import { DatabaseModule } from './infra/database';
 import { HealthModule } from './infra/health';
 import { ObservabilityModule } from './infra/observability';
+import { RateLimitModule } from './infra/rate-limit';
 import { RedisModule } from './infra/redis';
 import { SessionModule } from './infra/session';
 import { AccountsModule } from './modules/accounts';
@@ -20,6 +21,7 @@ export class AppModule {
         DatabaseModule,
         RedisModule,
         SessionModule,
+        RateLimitModule.forRoot(config),
         HealthModule,
         AccountsModule,
         ArticlesModule,

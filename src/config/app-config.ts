@@ -11,6 +11,7 @@ export interface AppConfig {
     readonly bodyLimitBytes: number;
     readonly keepAliveTimeoutMs: number;
     readonly trustProxy: string;
+    readonly corsOrigins: readonly string[];
     readonly debugHeaders: boolean;
   };
   readonly log: { readonly level: Env['LOG_LEVEL'] };
@@ -29,6 +30,14 @@ export interface AppConfig {
     readonly ttlSeconds: number;
   };
   readonly passwordHash: { readonly memoryKib: number; readonly iterations: number };
+  readonly rateLimit: {
+    readonly enabled: boolean;
+    readonly windowMs: number;
+    readonly max: number;
+    readonly authWindowMs: number;
+    readonly authIpMax: number;
+    readonly authAccountMax: number;
+  };
   readonly health: { readonly timeoutMs: number; readonly cacheMs: number };
   readonly shutdown: { readonly drainDelayMs: number; readonly timeoutMs: number };
 }
@@ -59,6 +68,7 @@ export function loadConfig(source: EnvSource = process.env): AppConfig {
       bodyLimitBytes: e.HTTP_BODY_LIMIT_BYTES,
       keepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS,
       trustProxy: e.TRUST_PROXY,
+      corsOrigins: e.CORS_ORIGINS,
       debugHeaders: e.DEBUG_HEADERS ?? !production,
     },
     log: { level: e.LOG_LEVEL },
@@ -77,6 +87,14 @@ export function loadConfig(source: EnvSource = process.env): AppConfig {
       ttlSeconds: e.SESSION_TTL_SECONDS,
     },
     passwordHash: { memoryKib: e.PASSWORD_HASH_MEMORY_KIB, iterations: e.PASSWORD_HASH_ITERATIONS },
+    rateLimit: {
+      enabled: e.RATE_LIMIT_ENABLED,
+      windowMs: e.RATE_LIMIT_WINDOW_MS,
+      max: e.RATE_LIMIT_MAX,
+      authWindowMs: e.RATE_LIMIT_AUTH_WINDOW_MS,
+      authIpMax: e.RATE_LIMIT_AUTH_IP_MAX,
+      authAccountMax: e.RATE_LIMIT_AUTH_ACCOUNT_MAX,
+    },
     health: { timeoutMs: e.HEALTH_CHECK_TIMEOUT_MS, cacheMs: e.HEALTH_CACHE_MS },
     shutdown: { drainDelayMs: e.SHUTDOWN_DRAIN_DELAY_MS, timeoutMs: e.SHUTDOWN_TIMEOUT_MS },
   });

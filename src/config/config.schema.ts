@@ -8,6 +8,10 @@ const postgresUrl = z
   .string()
   .url()
   .refine((v) => /^postgres(ql)?:\/\//.test(v), 'must be a postgres:// URL');
+const origin = z
+  .string()
+  .url()
+  .refine((v) => new URL(v).origin === v, 'must be an origin: scheme://host[:port], no path or trailing slash');
 const redisUrl = z
   .string()
   .url()
@@ -47,6 +51,8 @@ export const envSchema = z
     HTTP_BODY_LIMIT_BYTES: int(1024, 50 * 1024 * 1024).default(256 * 1024),
     HTTP_KEEP_ALIVE_TIMEOUT_MS: int(1000, 600_000).default(65_000),
     TRUST_PROXY: z.string().min(1).default('127.0.0.1,::1'),
+    // Browser origins (besides the API's own) allowed to make credentialed cross-origin requests.
+    CORS_ORIGINS: csv(origin).default([]),
     DEBUG_HEADERS: bool.optional(),
 
     HEALTH_CHECK_TIMEOUT_MS: int(50, 30_000).default(1000),
@@ -54,6 +60,13 @@ export const envSchema = z
     // At least the gateway's health-check interval × fall, so it stops routing here before we close.
     SHUTDOWN_DRAIN_DELAY_MS: int(0, 120_000).default(3000),
     SHUTDOWN_TIMEOUT_MS: int(100, 300_000).default(30_000),
+
+    RATE_LIMIT_ENABLED: bool.default(true),
+    RATE_LIMIT_WINDOW_MS: int(1000, 3_600_000).default(60_000),
+    RATE_LIMIT_MAX: int(1, 1_000_000).default(600),
+    RATE_LIMIT_AUTH_WINDOW_MS: int(1000, 86_400_000).default(15 * 60_000),
+    RATE_LIMIT_AUTH_IP_MAX: int(1, 1_000_000).default(30),
+    RATE_LIMIT_AUTH_ACCOUNT_MAX: int(1, 1_000_000).default(10),
 
     PASSWORD_HASH_MEMORY_KIB: int(8 * 1024, 1024 * 1024).default(19 * 1024),
     PASSWORD_HASH_ITERATIONS: int(1, 10).default(2),
