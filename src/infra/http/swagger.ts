@@ -14,6 +14,11 @@ export function setupSwagger(app: INestApplication, config: AppConfig): void {
           'so "Try it out" on the protected routes works afterwards.',
       )
       .setVersion('1')
+      // Swagger UI lists tags in this order: what a newcomer tries first, operations last.
+      .addTag('auth', 'Accounts and cookie sessions (stored in Redis, so any instance serves any request)')
+      .addTag('articles', 'Markdown articles: reads from replicas, writes to the primary')
+      .addTag('health', 'Liveness and readiness, as load balancers and orchestrators see them')
+      .addTag('observability', 'Prometheus metrics of this instance')
       .addCookieAuth(config.session.cookieName, { type: 'apiKey', in: 'cookie', name: config.session.cookieName }, SESSION_SECURITY)
       .build(),
   );
