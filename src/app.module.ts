@@ -3,6 +3,7 @@ import { type AppConfig, ConfigModule } from './config';
 import { DatabaseModule } from './infra/database';
 import { HealthModule } from './infra/health';
 import { ObservabilityModule } from './infra/observability';
+import { QueueModule } from './infra/queue';
 import { RedisModule } from './infra/redis';
 import { SessionModule } from './infra/session';
 import { AccountsModule } from './modules/accounts';
@@ -21,6 +22,7 @@ export class AppModule {
         RedisModule,
         SessionModule,
         HealthModule,
+        QueueModule.forApi(),
         AccountsModule,
         ArticlesModule,
       ],

@@ -1,6 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { AppConfig } from '../../config';
+import { ADMIN_SECURITY } from './admin-credentials';
 
 export const SESSION_SECURITY = 'session';
 
@@ -15,6 +16,7 @@ export function setupSwagger(app: INestApplication, config: AppConfig): void {
       )
       .setVersion('1')
       .addCookieAuth(config.session.cookieName, { type: 'apiKey', in: 'cookie', name: config.session.cookieName }, SESSION_SECURITY)
+      .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN' }, ADMIN_SECURITY)
       .build(),
   );
   SwaggerModule.setup('docs', app, document, {
