@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import { isQueueName, QUEUE_NAMES, type QueueName } from './queue-names';
 
@@ -8,6 +9,7 @@ export class QueueRegistry {
   constructor(queues: readonly Queue[]) {
     this.byName = new Map(queues.map((q) => [q.name as QueueName, q]));
     for (const name of QUEUE_NAMES) if (!this.byName.has(name)) throw new Error(`queue "${name}" is not registered`);
+    for (const queue of queues) watchConnection(queue);
   }
 
   get(name: string): Queue | undefined {
@@ -22,4 +24,15 @@ export class QueueRegistry {
   async ping(): Promise<void> {
     await Promise.all(this.all().map((q) => q.getWaitingCount()));
   }
+}
+
+/** An 'error' event without a listener would crash the process on the first Redis hiccup; log each distinct one once. */
+function watchConnection(queue: Queue): void {
+  const logger = new Logger(`Queue:${queue.name}`);
+  let last = '';
+  queue.on('error', (err: Error) => {
+    if (err.message === last) return;
+    last = err.message;
+    logger.warn(`queue connection: ${err.message} (callers fail fast until it reconnects)`);
+  });
 }
