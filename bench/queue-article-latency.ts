@@ -40,10 +40,11 @@ export async function measureArticleLatency(): Promise<void> {
     await Promise.all([waitForHttp(`http://127.0.0.1:${apiPort}/health/live`, api), waitForHttp(`http://127.0.0.1:${workerPort}/health/live`, worker)]);
     const base = `http://127.0.0.1:${apiPort}`;
     const json = { 'content-type': 'application/json' };
-    const credentials = JSON.stringify({ email: 'bench@example.com', password: 'correct horse battery', name: 'Bench' });
-    await fetch(`${base}/auth/signup`, { method: 'POST', headers: json, body: credentials });
-    const login = await fetch(`${base}/auth/login`, { method: 'POST', headers: json, body: credentials });
-    const cookie = login.headers.getSetCookie()[0]!.split(';')[0]!;
+    const credentials = { email: 'bench@example.com', password: 'correct horse battery' };
+    const signup = await fetch(`${base}/auth/signup`, { method: 'POST', headers: json, body: JSON.stringify({ ...credentials, name: 'Bench' }) });
+    const login = await fetch(`${base}/auth/login`, { method: 'POST', headers: json, body: JSON.stringify(credentials) });
+    const cookie = login.headers.getSetCookie()[0]?.split(';')[0];
+    if (!cookie) throw new Error(`sign-in failed: signup ${signup.status} ${await signup.text()}, login ${login.status} ${await login.text()}`);
 
     console.log(`\nArticle write to rendered, real API and worker processes (${ARTICLES} articles, one every 25 ms):`);
     for (let i = 0; i < ARTICLES; i++) {

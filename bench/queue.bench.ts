@@ -19,10 +19,10 @@ import { RedisNode } from '../tools/stack/redis-node';
 import { percentile as pct } from './percentile';
 import { measureArticleLatency } from './queue-article-latency';
 
-const JOBS = Number(process.env.BENCH_JOBS ?? 20_000);
+const JOBS = Number(process.env.BENCH_JOBS ?? 10_000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
 const LATENCY_JOBS = Number(process.env.BENCH_LATENCY_JOBS ?? 300);
-const ROUNDS = 2;
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 
 interface Consumer {
   readonly worker: Worker;
@@ -35,7 +35,7 @@ async function main(): Promise<void> {
   await redis.start();
   const config = loadConfig({ REDIS_URL: redis.url });
   // The project's consumer logs one JSON line per job, as in production; here to /dev/null, synchronously.
-  const pino = new PinoLogger({ pinoHttp: [{ level: 'info' }, destination({ dest: '/dev/null', sync: true })] });
+  const pino = new PinoLogger({ pinoHttp: [{ level: process.env.BENCH_LOG_LEVEL ?? 'info' }, destination({ dest: '/dev/null', sync: true })] });
   Logger.overrideLogger(new PinoNestLogger(pino, {}));
   const noop: JobHandler = { parse: (d) => d as never, handle: async () => 'ok' };
   let n = 0;
@@ -60,19 +60,23 @@ async function main(): Promise<void> {
   };
 
   try {
-    console.log(`\nThroughput: ${JOBS} no-op jobs per run, concurrency ${CONCURRENCY}, ${ROUNDS} alternating rounds, Redis ${redis.url}`);
-    const rates: Record<'bare' | 'project', number[]> = { bare: [], project: [] };
+    console.log(`\nThroughput: ${JOBS} no-op jobs per run, concurrency ${CONCURRENCY}, a warm-up then ${ROUNDS} alternating rounds, Redis ${redis.url}`);
+    const runs: Record<'bare' | 'project', Run[]> = { bare: [], project: [] };
+    await throughput(redis.url, `bench-warmup-${n++}`, bare, config);
     for (let round = 0; round < ROUNDS; round++) {
       for (const [label, make] of [['bare', bare], ['project', project]] as const) {
-        const rate = await throughput(redis.url, `bench-${label}-${n++}`, make, config);
-        rates[label].push(rate);
-        console.log(`  round ${round + 1} ${label.padEnd(8)} ${rate.toFixed(0)} jobs/s`);
+        const run = await throughput(redis.url, `bench-${label}-${n++}`, make, config);
+        runs[label].push(run);
+        console.log(`  round ${round + 1} ${label.padEnd(8)} ${run.rate.toFixed(0).padStart(6)} jobs/s   ${run.cpuMicros.toFixed(0).padStart(4)} µs CPU/job (this process)`);
       }
     }
-    const avg = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-    console.log(`  bare BullMQ Worker      ${avg(rates.bare).toFixed(0)} jobs/s`);
-    console.log(`  project QueueConsumer   ${avg(rates.project).toFixed(0)} jobs/s`);
-    console.log(`  ratio project/bare      ${(avg(rates.project) / avg(rates.bare)).toFixed(2)} (goal >= 0.9)`);
+    // The machine is shared: compare each round's pair (run back to back) and take the median.
+    const median = (xs: number[]) => pct(xs, 50);
+    const rateRatio = median(runs.project.map((p, i) => p.rate / runs.bare[i]!.rate));
+    const cpuRatio = median(runs.project.map((p, i) => runs.bare[i]!.cpuMicros / p.cpuMicros));
+    console.log(`  bare BullMQ Worker      median ${median(runs.bare.map((r) => r.rate)).toFixed(0)} jobs/s, ${median(runs.bare.map((r) => r.cpuMicros)).toFixed(0)} µs CPU/job`);
+    console.log(`  project QueueConsumer   median ${median(runs.project.map((r) => r.rate)).toFixed(0)} jobs/s, ${median(runs.project.map((r) => r.cpuMicros)).toFixed(0)} µs CPU/job`);
+    console.log(`  ratio project/bare      ${rateRatio.toFixed(2)} in jobs/s, ${cpuRatio.toFixed(2)} in CPU per job (median of paired rounds; goal >= 0.9)`);
 
     console.log(`\nEnqueue-to-done latency at low load (${LATENCY_JOBS} jobs, one every 20 ms):`);
     for (const [label, make] of [['bare', bare], ['project', project]] as const) {
@@ -87,7 +91,12 @@ async function main(): Promise<void> {
   if (process.env.BENCH_SKIP_ARTICLES !== '1') await measureArticleLatency();
 }
 
-async function throughput(url: string, name: string, make: (q: string) => Consumer, config: ReturnType<typeof loadConfig>): Promise<number> {
+interface Run {
+  readonly rate: number;
+  readonly cpuMicros: number;
+}
+
+async function throughput(url: string, name: string, make: (q: string) => Consumer, config: ReturnType<typeof loadConfig>): Promise<Run> {
   const queue = new Queue(name, { connection: { url }, defaultJobOptions: defaultJobOptions(config.queue) });
   for (let i = 0; i < JOBS; i += 1000) {
     await queue.addBulk(Array.from({ length: Math.min(1000, JOBS - i) }, (_, j) => ({ name: 'noop', data: { n: i + j, requestId: `req-${i + j}` } })));
@@ -96,13 +105,15 @@ async function throughput(url: string, name: string, make: (q: string) => Consum
   let done = 0;
   const finished = new Promise<void>((resolve) => consumer.worker.on('completed', () => ++done === JOBS && resolve()));
   const started = performance.now();
+  const cpu = process.cpuUsage();
   void consumer.worker.run();
   await finished;
   const seconds = (performance.now() - started) / 1000;
+  const used = process.cpuUsage(cpu);
   await consumer.close();
   await queue.obliterate({ force: true });
   await queue.close();
-  return JOBS / seconds;
+  return { rate: JOBS / seconds, cpuMicros: (used.user + used.system) / JOBS };
 }
 
 async function latency(url: string, name: string, make: (q: string) => Consumer): Promise<number[]> {

@@ -21,7 +21,8 @@ describe('queue: asynchronous rendering, dead letters, admin routes, draining', 
   const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
   const env = () => ({ ...infra.env, ADMIN_TOKEN, JOB_ATTEMPTS: '3', JOB_BACKOFF_MS: '100', HEALTH_CACHE_MS: '0' });
   const worker = async (name: string, extra: Record<string, string> = {}) => {
-    const w = await startWorker(env(), name, { WORKER_CONCURRENCY: '4', ...extra });
+    // debug: one line per completed job (at info only retries, failures and requeues are logged).
+    const w = await startWorker(env(), name, { WORKER_CONCURRENCY: '4', LOG_LEVEL: 'debug', ...extra });
     workers.push(w);
     return w;
   };

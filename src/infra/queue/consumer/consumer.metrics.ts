@@ -9,6 +9,8 @@ export class ConsumerMetrics {
   readonly active: Gauge<'queue'>;
   readonly concurrency: Gauge<'queue'>;
   readonly stalled: Counter<'queue'>;
+  // Label lookups hash their label object on every call; a job's outcome is one of a few, so keep the children.
+  private readonly children = new Map<string, { processed: ReturnType<Counter['labels']>; duration: ReturnType<Histogram['labels']> }>();
 
   constructor(registry: Registry) {
     this.processed = new Counter({
@@ -32,5 +34,16 @@ export class ConsumerMetrics {
       labelNames: ['queue'],
       registers: [registry],
     });
+  }
+
+  recordOutcome(queue: string, outcome: JobOutcome, result: string, seconds: number): void {
+    const key = `${queue}\0${outcome}\0${result}`;
+    let child = this.children.get(key);
+    if (!child) {
+      child = { processed: this.processed.labels({ queue, outcome, result }), duration: this.duration.labels({ queue, outcome }) };
+      this.children.set(key, child);
+    }
+    child.processed.inc();
+    child.duration.observe(seconds);
   }
 }

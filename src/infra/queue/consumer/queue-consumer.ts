@@ -7,9 +7,10 @@ import type { JobContext, JobHandler } from './job-handler';
 /** The abort reason a drain gives jobs still running at its deadline. */
 export const SHUTDOWN_REASON = 'worker shutting down';
 
-/** Runs `fn` with fields bound to every log line inside it (nestjs-pino's PinoLogger.runInContext). */
+/** Runs `fn` with fields bound to every log line inside it (nestjs-pino's PinoLogger). */
 export interface LogContext {
   runInContext<T>(fn: () => T, options?: { bindings?: Record<string, unknown> }): T;
+  readonly logger: { isLevelEnabled(level: string): boolean };
 }
 
 export interface QueueConsumerOptions {
@@ -95,8 +96,7 @@ export class QueueConsumer {
     const started = performance.now();
     const finish = (outcome: JobOutcome, result = '') => {
       const seconds = (performance.now() - started) / 1000;
-      metrics.processed.inc({ queue, outcome, result });
-      metrics.duration.observe({ queue, outcome }, seconds);
+      metrics.recordOutcome(queue, outcome, result, seconds);
       return Math.round(seconds * 1000);
     };
     metrics.active.inc({ queue });
@@ -104,7 +104,10 @@ export class QueueConsumer {
     try {
       payload = parseOrFail(handler, job.data);
       const result = await handler.handle(payload, context);
-      this.logger.log({ result, durationMs: finish('completed', result) }, `${job.name} job completed`);
+      const durationMs = finish('completed', result);
+      // One line per successful job is debug: at thousands of jobs/s it would cost more than a short job's work.
+      // Retries, failures and requeues are warnings, and every line of a job carries its requestId.
+      if (this.o.logContext.logger.isLevelEnabled('debug')) this.logger.debug({ result, durationMs }, `${job.name} job completed`);
       return result;
     } catch (err) {
       if (signal.aborted && signal.reason === SHUTDOWN_REASON) {
