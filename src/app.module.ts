@@ -3,6 +3,7 @@ import { type AppConfig, ConfigModule } from './config';
 import { DatabaseModule } from './infra/database';
 import { HealthModule } from './infra/health';
 import { ObservabilityModule } from './infra/observability';
+import { QueueModule } from './infra/queue';
 import { RateLimitModule } from './infra/rate-limit';
 import { RedisModule } from './infra/redis';
 import { SessionModule } from './infra/session';
@@ -23,6 +24,7 @@ export class AppModule {
         SessionModule,
         RateLimitModule.forRoot(config),
         HealthModule,
+        QueueModule.forApi(),
         AccountsModule,
         ArticlesModule,
       ],

@@ -24,6 +24,8 @@ const csv = (item: z.ZodType<string, string>) =>
 
 // A placeholder, not a secret: the stack and the tests pass a random SESSION_SECRET, and production refuses this one.
 export const DEV_SESSION_SECRET = 'insecure-local-development-session-secret';
+// The same for the admin surfaces (queue dashboard, job retry): production refuses it when they are enabled.
+export const DEV_ADMIN_TOKEN = 'insecure-local-development-admin-token';
 
 /** Every environment variable the programs read, with its local default. Names are the env names. */
 export const envSchema = z
@@ -70,10 +72,43 @@ export const envSchema = z
 
     PASSWORD_HASH_MEMORY_KIB: int(8 * 1024, 1024 * 1024).default(19 * 1024),
     PASSWORD_HASH_ITERATIONS: int(1, 10).default(2),
+
+    // Queues may live on their own Redis (noeviction), apart from a cache Redis that evicts.
+    QUEUE_REDIS_URL: redisUrl.optional(),
+    JOB_ATTEMPTS: int(1, 100).default(5),
+    JOB_BACKOFF_MS: int(10, 3_600_000).default(2000),
+    JOB_KEEP_COMPLETED_SECONDS: int(0, 30 * 24 * 3600).default(3600),
+    JOB_KEEP_COMPLETED_COUNT: int(0, 10_000_000).default(10_000),
+    JOB_KEEP_FAILED_SECONDS: int(60, 365 * 24 * 3600).default(14 * 24 * 3600),
+    OUTBOX_RELAY_ENABLED: bool.default(true),
+    OUTBOX_POLL_INTERVAL_MS: int(10, 60_000).default(1000),
+    OUTBOX_BATCH_SIZE: int(1, 1000).default(100),
+    OUTBOX_MAX_BACKOFF_MS: int(10, 300_000).default(10_000),
+
+    WORKER_HTTP_PORT: port.default(3100),
+    WORKER_CONCURRENCY: int(1, 1000).default(8),
+    WORKER_AUTOSCALE: bool.default(false),
+    WORKER_MIN_CONCURRENCY: int(1, 1000).default(1),
+    WORKER_MAX_CONCURRENCY: int(1, 1000).default(32),
+    WORKER_AUTOSCALE_INTERVAL_MS: int(100, 600_000).default(2000),
+    WORKER_DRAIN_TIMEOUT_MS: int(0, 600_000).default(20_000),
+    QUEUE_LOCK_DURATION_MS: int(500, 3_600_000).default(30_000),
+    QUEUE_STALLED_INTERVAL_MS: int(100, 3_600_000).default(30_000),
+    QUEUE_MAX_STALLED_COUNT: int(0, 100).default(2),
+
+    ADMIN_ENABLED: bool.optional(),
+    ADMIN_TOKEN: z.string().min(32, 'must be at least 32 characters').optional(),
   })
   .superRefine((env, ctx) => {
-    if (env.NODE_ENV === 'production' && env.SESSION_SECRET === DEV_SESSION_SECRET) {
+    const production = env.NODE_ENV === 'production';
+    if (production && env.SESSION_SECRET === DEV_SESSION_SECRET) {
       ctx.addIssue({ code: 'custom', path: ['SESSION_SECRET'], message: 'must be set in production' });
+    }
+    if (production && env.ADMIN_ENABLED && (env.ADMIN_TOKEN === undefined || env.ADMIN_TOKEN === DEV_ADMIN_TOKEN)) {
+      ctx.addIssue({ code: 'custom', path: ['ADMIN_TOKEN'], message: 'must be set in production when ADMIN_ENABLED is true' });
+    }
+    if (env.WORKER_MIN_CONCURRENCY > env.WORKER_MAX_CONCURRENCY) {
+      ctx.addIssue({ code: 'custom', path: ['WORKER_MIN_CONCURRENCY'], message: 'must not exceed WORKER_MAX_CONCURRENCY' });
     }
   });
 

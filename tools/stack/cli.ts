@@ -19,12 +19,14 @@ Commands:
 Options for up (or env):
   --apis N            API instances (STACK_APIS, default 3)
   --api-port P        first API port (STACK_API_PORT, default 3001)
+  --workers N         queue workers (STACK_WORKERS, default 1)
+  --worker-port P     first worker health/metrics port (STACK_WORKER_PORT, default 3101)
   --replicas N        PostgreSQL streaming replicas (STACK_REPLICAS, default 2)
   --pg-port P         primary port; replicas take the next ones (STACK_PG_PORT, default 54320)
   --redis-port P      Redis port (STACK_REDIS_PORT, default 63790)
   --sync              synchronous replication: ANY 1 replica must confirm each commit (STACK_SYNC=1)
 
-Names: primary, replica-1.., redis, api-1..`;
+Names: primary, replica-1.., redis, api-1.., worker-1..`;
 
 // STACK_DIR lets tests (or a second checkout) run a stack without touching this one's .stack/.
 const ROOT = process.env.STACK_DIR ? resolve(process.env.STACK_DIR) : join(REPO_ROOT, '.stack');
@@ -36,6 +38,8 @@ async function main(): Promise<void> {
     options: {
       apis: { type: 'string' },
       'api-port': { type: 'string' },
+      workers: { type: 'string' },
+      'worker-port': { type: 'string' },
       replicas: { type: 'string' },
       'pg-port': { type: 'string' },
       'redis-port': { type: 'string' },
@@ -55,6 +59,8 @@ async function main(): Promise<void> {
     root: ROOT,
     apis: count('--apis', values.apis ?? process.env.STACK_APIS, 3, 1, 20),
     apiPort: count('--api-port', values['api-port'] ?? process.env.STACK_API_PORT, 3001, 1024, 65000),
+    workers: count('--workers', values.workers ?? process.env.STACK_WORKERS, 1, 0, 20),
+    workerPort: count('--worker-port', values['worker-port'] ?? process.env.STACK_WORKER_PORT, 3101, 1024, 65000),
     replicas: count('--replicas', values.replicas ?? process.env.STACK_REPLICAS, 2, 0, 5),
     pgPort: count('--pg-port', values['pg-port'] ?? process.env.STACK_PG_PORT, 54320, 1024, 65000),
     redisPort: count('--redis-port', values['redis-port'] ?? process.env.STACK_REDIS_PORT, 63790, 1024, 65535),
@@ -103,6 +109,7 @@ async function up(options: StackOptions): Promise<void> {
   const api = [...stack.members.values()].find((m) => m.kind === 'api');
   console.log(`
   Swagger UI   ${api?.address}/docs
+  Queues       ${api?.address}/admin/queues (user admin, password ${stack.adminToken}; a new one every run)
   Logs         .stack/logs/<name>.log
   Drills       npm run stack -- status | stop <name> | start <name> | kill <name> | freeze <name> | thaw <name>
   Ctrl-C stops every process.

@@ -12,6 +12,9 @@ export interface StackOptions {
   readonly root: string;
   readonly apis: number;
   readonly apiPort: number;
+  /** Queue workers (node dist/worker.js); each serves health and metrics on workerPort + i. */
+  readonly workers: number;
+  readonly workerPort: number;
   readonly replicas: number;
   readonly pgPort: number;
   readonly redisPort: number;
@@ -23,6 +26,8 @@ export class LocalStack {
   readonly members = new Map<string, StackMember>();
   private cluster?: PostgresCluster;
   private readonly sessionSecret = randomBytes(32).toString('base64url');
+  /** Per run, like the session secret; printed by the runner for the queue dashboard. */
+  readonly adminToken = randomBytes(32).toString('base64url');
 
   constructor(readonly options: StackOptions) {}
 
@@ -58,6 +63,14 @@ export class LocalStack {
     for (const api of apis) this.add(api);
     await Promise.all(apis.map((api) => api.start()));
     this.savePids();
+
+    if (this.options.workers > 0) {
+      log(`starting ${this.options.workers} queue worker(s)...`);
+      const workers = Array.from({ length: this.options.workers }, (_, i) => this.workerMember(i + 1));
+      for (const worker of workers) this.add(worker);
+      await Promise.all(workers.map((worker) => worker.start()));
+      this.savePids();
+    }
   }
 
   /** Stops APIs first (they drain), then Redis, then replicas, then the primary. */
@@ -110,6 +123,14 @@ export class LocalStack {
     return httpMember('api', proc, port);
   }
 
+  private workerMember(index: number): StackMember {
+    const name = `worker-${index}`;
+    const port = this.options.workerPort + index - 1;
+    const env = { ...this.sharedEnv(), HOST: '127.0.0.1', WORKER_HTTP_PORT: String(port), INSTANCE_ID: name };
+    const proc = nodeProgram({ name, script: 'worker.js', env, logFile: join(this.logDir, `${name}.log`) });
+    return httpMember('worker', proc, port);
+  }
+
   /** What every program of the stack gets: the same config variables a real deployment sets. */
   sharedEnv(): NodeJS.ProcessEnv {
     const cluster = this.cluster!;
@@ -120,6 +141,7 @@ export class LocalStack {
       DB_REPLICAS: cluster.replicas.map((r) => r.url()).join(','),
       REDIS_URL: `redis://127.0.0.1:${this.options.redisPort}`,
       SESSION_SECRET: this.sessionSecret,
+      ADMIN_TOKEN: this.adminToken,
     };
   }
 
@@ -128,12 +150,13 @@ export class LocalStack {
   }
 
   private allPorts(): number[] {
-    const { apis, apiPort, replicas, pgPort, redisPort } = this.options;
+    const { apis, apiPort, replicas, pgPort, redisPort, workers, workerPort } = this.options;
     return [
       pgPort,
       ...Array.from({ length: replicas }, (_, i) => pgPort + 1 + i),
       redisPort,
       ...Array.from({ length: apis }, (_, i) => apiPort + i),
+      ...Array.from({ length: workers }, (_, i) => workerPort + i),
     ];
   }
 

@@ -1,6 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { AppConfig } from '../../config';
+import { ADMIN_SECURITY } from './admin-credentials';
 
 export const SESSION_SECURITY = 'session';
 
@@ -20,6 +21,7 @@ export function setupSwagger(app: INestApplication, config: AppConfig): void {
       .addTag('health', 'Liveness and readiness, as load balancers and orchestrators see them')
       .addTag('observability', 'Prometheus metrics of this instance')
       .addCookieAuth(config.session.cookieName, { type: 'apiKey', in: 'cookie', name: config.session.cookieName }, SESSION_SECURITY)
+      .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN' }, ADMIN_SECURITY)
       .build(),
   );
   SwaggerModule.setup('docs', app, document, {
