@@ -68,7 +68,7 @@ describe('Swagger UI in a real browser (Debian Chromium, real API process)', () 
     const fresh = await browser.newPage();
     await fresh.goto(`${api.url}/docs`);
     const tags = await fresh.locator('.opblock-tag').allInnerTexts();
-    expect(tags.map((t) => t.split('\n')[0]!.trim())).toEqual(['auth', 'articles', 'health', 'observability']);
+    expect(tags.map((t) => t.split('\n')[0]!.trim())).toEqual(['auth', 'articles', 'jobs', 'health', 'observability', 'admin']);
     const signup = fresh.locator('#operations-auth-AccountsController_signup');
     await signup.locator('.opblock-summary').click();
     const example = await signup.locator('.opblock-section-request-body').innerText();

@@ -18,8 +18,10 @@ export function setupSwagger(app: INestApplication, config: AppConfig): void {
       // Swagger UI lists tags in this order: what a newcomer tries first, operations last.
       .addTag('auth', 'Accounts and cookie sessions (stored in Redis, so any instance serves any request)')
       .addTag('articles', 'Markdown articles: reads from replicas, writes to the primary')
+      .addTag('jobs', 'Background jobs (rendering) as the queue sees them')
       .addTag('health', 'Liveness and readiness, as load balancers and orchestrators see them')
       .addTag('observability', 'Prometheus metrics of this instance')
+      .addTag('admin', 'Dead letters and their retry (Bearer ADMIN_TOKEN)')
       .addCookieAuth(config.session.cookieName, { type: 'apiKey', in: 'cookie', name: config.session.cookieName }, SESSION_SECURITY)
       .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN' }, ADMIN_SECURITY)
       .build(),
