@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { REPO_ROOT } from '../../tools/stack/node-programs';
-import { freePort, sleep, waitForPort } from '../../tools/stack/ports';
+import { canBind, freePort, sleep } from '../../tools/stack/ports';
 import { PASSWORD, uniqueEmail } from '../support/accounts';
 import { eventually } from '../support/eventually';
 import { HttpClient } from '../support/http-client';
@@ -17,8 +17,7 @@ const CLI = join(REPO_ROOT, 'tools', 'stack', 'cli.ts');
 async function freePair(): Promise<number> {
   for (;;) {
     const p = await freePort();
-    const nextInUse = await waitForPort(p + 1, 0).then(() => true, () => false);
-    if (p < 65000 && !nextInUse) return p;
+    if (await canBind(p + 1)) return p;
   }
 }
 
