@@ -10,6 +10,7 @@ import {
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ReadFromPrimary } from '../../infra/database';
 import { ApiErrorDto } from '../../infra/http';
 import { Authenticated, CurrentUser, SessionManager, type SessionUser } from '../../infra/session';
 import { AccountsService } from './accounts.service';
@@ -36,6 +37,8 @@ export class AccountsController {
 
   @Post('login')
   @HttpCode(HttpStatus.OK)
+  // The account may have been created (or its password changed) a moment ago; a lagging replica would say 401.
+  @ReadFromPrimary()
   @ApiOperation({ summary: 'Sign in; sets an HttpOnly session cookie' })
   @ApiOkResponse({ type: UserDto, headers: { 'Set-Cookie': { description: 'The session cookie', schema: { type: 'string' } } } })
   @ApiBadRequestResponse({ type: ApiErrorDto })
