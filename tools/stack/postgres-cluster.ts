@@ -73,11 +73,17 @@ export async function startPostgresCluster(options: PostgresClusterOptions): Pro
   return cluster;
 }
 
-/** The running node that is not in recovery, if any. */
+/**
+ * The running node that is not in recovery; if an old primary came back next to a promoted one, the one on
+ * the highest timeline (the same rule the API's topology monitor applies).
+ */
 export async function currentPrimary(nodes: readonly PostgresNode[]): Promise<PostgresNode | undefined> {
+  let best: { node: PostgresNode; timeline: number } | undefined;
   for (const node of nodes) {
     if (node.process.state !== 'running') continue;
-    if (await node.isInRecovery().then((r) => !r, () => false)) return node;
+    if (!(await node.isInRecovery().then((r) => !r, () => false))) continue;
+    const timeline = (await node.timeline().catch(() => null)) ?? 0;
+    if (!best || timeline > best.timeline) best = { node, timeline };
   }
-  return undefined;
+  return best?.node;
 }

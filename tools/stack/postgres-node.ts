@@ -129,6 +129,29 @@ export class PostgresNode {
     return row!.r;
   }
 
+  /**
+   * The timeline this node writes (a primary) or receives (a streaming replica). From the WAL file name, since
+   * pg_control_checkpoint() shows the old timeline until the post-promotion checkpoint completes.
+   */
+  async timeline(timeoutMs = 1000): Promise<number | null> {
+    const [row] = await this.query<{ tli: number | null }>(
+      `SELECT CASE WHEN pg_is_in_recovery() THEN (SELECT received_tli FROM pg_stat_wal_receiver)
+                   ELSE ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int END AS tli`,
+      [],
+      { database: 'postgres', timeoutMs },
+    );
+    return row!.tli;
+  }
+
+  /** The port this replica streams from, when it streams. */
+  async upstreamPort(timeoutMs = 1000): Promise<number | null> {
+    const rows = await this.query<{ port: number }>(`SELECT sender_port AS port FROM pg_stat_wal_receiver WHERE status = 'streaming'`, [], {
+      database: 'postgres',
+      timeoutMs,
+    });
+    return rows[0]?.port ?? null;
+  }
+
   /** Turns this replica into a primary and waits until it accepts writes. */
   async promote(timeoutMs = 30_000): Promise<void> {
     await this.query('SELECT pg_promote(true, $1)', [Math.ceil(timeoutMs / 1000)], { database: 'postgres', timeoutMs });

@@ -1,7 +1,7 @@
 import type { PoolClient } from 'pg';
 import { currentDbScope } from '../consistency/db-context';
 import type { DbNode } from '../topology/db-node';
-import { type Lsn, maxLsn, parseLsn } from '../topology/lsn';
+import { endOfWal, type Lsn, maxLsn, parseLsn } from '../topology/lsn';
 import type { TopologyMonitor } from '../topology/topology-monitor';
 import { DatabaseUnavailableError, isConnectionError, NodeConnectionError, PrimaryUnavailableError } from './database-errors';
 import { caughtUp, furthestAhead, pickReplica, type ReadStrategy } from './replica-selection';
@@ -67,10 +67,12 @@ export class ReplicaRouter {
     return this.caughtUpReplicaOrPrimary(furthestAhead(replicas)!, floor!);
   }
 
-  /** The primary's current insert position: every transaction committed before the call is at or below it. */
+  /** The primary's end of WAL: every transaction committed before the call is at or below it. */
   async currentPrimaryLsn(): Promise<Lsn> {
-    const { rows } = await this.onPrimary<{ lsn: string }>('SELECT pg_current_wal_insert_lsn()::text AS lsn');
-    return parseLsn(rows[0]!.lsn);
+    // The insert position, not the write or flush one: with synchronous_commit off a commit may not be written yet.
+    const { node, rows } = await this.onPrimary<{ lsn: string }>('SELECT pg_current_wal_insert_lsn()::text AS lsn');
+    const { walBlockSize = 8192, walSegmentSize = 16 * 1024 * 1024 } = node.observation ?? {};
+    return endOfWal(parseLsn(rows[0]!.lsn), walBlockSize, walSegmentSize);
   }
 
   /** Readiness: one round trip to the current primary. */

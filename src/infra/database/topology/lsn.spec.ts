@@ -1,4 +1,4 @@
-import { formatLsn, InvalidLsnError, lsnFromSortKey, lsnSortKey, maxLsn, parseLsn } from './lsn';
+import { endOfWal, formatLsn, InvalidLsnError, lsnFromSortKey, lsnSortKey, maxLsn, parseLsn } from './lsn';
 
 describe('LSN', () => {
   it('parses and formats PostgreSQL positions', () => {
@@ -30,5 +30,25 @@ describe('LSN', () => {
 
   it('rejects malformed sort keys', () => {
     expect(() => lsnFromSortKey('xyz')).toThrow(InvalidLsnError);
+  });
+});
+
+describe('endOfWal', () => {
+  const BLOCK = 8192;
+  const SEGMENT = 16 * 1024 * 1024;
+
+  it('leaves a position inside a page alone', () => {
+    expect(endOfWal(parseLsn('0/3000060'), BLOCK, SEGMENT)).toBe(parseLsn('0/3000060'));
+    expect(endOfWal(parseLsn('0/3002028'), BLOCK, SEGMENT)).toBe(parseLsn('0/3002028'));
+  });
+
+  it('moves a position just past a page header back to the page boundary, where replay stops', () => {
+    expect(endOfWal(parseLsn('0/3002018'), BLOCK, SEGMENT)).toBe(parseLsn('0/3002000'));
+  });
+
+  it('does the same for the long header at the start of a WAL segment (after a segment switch)', () => {
+    expect(endOfWal(parseLsn('0/6000028'), BLOCK, SEGMENT)).toBe(parseLsn('0/6000000'));
+    // Offset 40 on a page that does not start a segment is an ordinary record end.
+    expect(endOfWal(parseLsn('0/6002028'), BLOCK, SEGMENT)).toBe(parseLsn('0/6002028'));
   });
 });

@@ -33,4 +33,19 @@ export function lsnFromSortKey(key: string): Lsn {
   return BigInt(`0x${key}`);
 }
 
+// XLogPageHeaderData and XLogLongPageHeaderData, MAXALIGNed (src/include/access/xlog_internal.h).
+const SHORT_PAGE_HEADER = 24n;
+const LONG_PAGE_HEADER = 40n;
+
+/**
+ * pg_current_wal_insert_lsn() in the form replay positions take. When the last record ended exactly at a page
+ * end, the insert position points past the next page's header, which a replica cannot replay until more WAL is
+ * written: compared as is, an idle replica would look behind forever (after every WAL segment switch, say).
+ */
+export function endOfWal(insertLsn: Lsn, walBlockSize: number, walSegmentSize: number): Lsn {
+  if (insertLsn % BigInt(walSegmentSize) === LONG_PAGE_HEADER) return insertLsn - LONG_PAGE_HEADER;
+  if (insertLsn % BigInt(walBlockSize) === SHORT_PAGE_HEADER) return insertLsn - SHORT_PAGE_HEADER;
+  return insertLsn;
+}
+
 export const maxLsn = (a: Lsn | undefined, b: Lsn | undefined): Lsn | undefined => (a === undefined ? b : b === undefined || a >= b ? a : b);

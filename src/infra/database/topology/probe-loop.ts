@@ -1,3 +1,5 @@
+import { AsyncResource } from 'node:async_hooks';
+
 /**
  * Runs one node's probe over and over: a jittered interval between probes (so instances do not probe in
  * lockstep), at most one probe in flight (a frozen node costs one pending probe, not a pile), and `now()` for
@@ -10,6 +12,8 @@ export class ProbeLoop {
   private running = false;
   private again = false;
   private stopped = false;
+  // Probes woken by a failing request must not run (and log) as part of that request's async context.
+  private readonly context = new AsyncResource('db-probe-loop');
 
   constructor(
     private readonly probe: () => Promise<void>,
@@ -19,7 +23,7 @@ export class ProbeLoop {
   }
 
   start(): void {
-    void this.tick();
+    this.context.runInAsyncScope(() => void this.tick());
   }
 
   now(): void {
@@ -29,7 +33,7 @@ export class ProbeLoop {
       return;
     }
     clearTimeout(this.timer);
-    void this.tick();
+    this.context.runInAsyncScope(() => void this.tick());
   }
 
   stop(): void {

@@ -110,15 +110,19 @@ export class TopologyMonitor {
   }
 
   private async probe(node: DbNode): Promise<void> {
-    const before = { state: node.state, role: node.role };
+    let observed: Awaited<ReturnType<typeof probeNode>> | Error;
     try {
-      node.observed(await probeNode(node.probePool));
+      observed = await probeNode(node.probePool);
     } catch (err) {
-      node.unreachable(describe(err));
+      observed = err instanceof Error ? err : new Error(String(err));
     }
     if (this.nodes.get(node.name) !== node || this.stopped) return;
+    // One probe can change other nodes too (a new primary fences the old one; a primary position makes replicas lag).
+    const before = new Map(this.all().map((n) => [n, { state: n.state, role: n.role }]));
+    if (observed instanceof Error) node.unreachable(observed.message);
+    else node.observed(observed);
     this.reconcile();
-    this.logTransition(node, before);
+    for (const [n, was] of before) this.logTransition(n, was);
   }
 
   /** Elects the primary among the claimants, fences the losers, and measures every replica's lag against it. */

@@ -1,0 +1,67 @@
+import type { LocalStack } from './local-stack';
+import { currentPrimary } from './postgres-cluster';
+import type { PostgresNode } from './postgres-node';
+import { freePort, sleep, waitForPort } from './ports';
+import { postgresMember } from './stack-member';
+
+/**
+ * `promote <replica>`: what an operator (or Patroni) does after the primary died. Promotes the replica, points
+ * every other running replica at it, and reports. The API instances find the new primary by themselves.
+ */
+export async function promoteReplica(stack: LocalStack, name: string): Promise<string> {
+  const nodes = stack.postgres.nodes;
+  const node = nodes.find((n) => n.name === name);
+  if (!node) throw new Error(`no PostgreSQL node named "${name}"; known: ${nodes.map((n) => n.name).join(', ')}`);
+  if (node.process.state !== 'running') throw new Error(`${name} is ${node.process.state}; start it (or thaw it) first`);
+  if (!(await node.isInRecovery())) throw new Error(`${name} is not a replica: it is a primary already`);
+  await node.promote();
+  const lines = [`${name} promoted: primary on timeline ${await node.timeline()}`];
+  const others = nodes.filter((n) => n !== node);
+  let following = 0;
+  for (const other of others) {
+    const line = await repoint(other, node);
+    if (line.includes('now follows')) following++;
+    lines.push(line);
+  }
+  if (stack.options.synchronous && following === 0) {
+    lines.push(`warning: synchronous replication and no standby follows ${name}: its commits wait until one does (add-replica)`);
+  }
+  return lines.join('\n');
+}
+
+async function repoint(replica: PostgresNode, primary: PostgresNode): Promise<string> {
+  if (replica.process.state !== 'running') {
+    return `${replica.name} is ${replica.process.state}: started again, it would still follow (or be) the old primary; API instances fence an old primary by its lower timeline`;
+  }
+  if (!(await replica.isInRecovery().catch(() => false))) {
+    const timeline = await replica.timeline().catch(() => null);
+    return `${replica.name} still runs as a primary on timeline ${timeline}: API instances fence it (lower timeline) and never write to it; stop it`;
+  }
+  await replica.follow(primary);
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    if ((await replica.upstreamPort().catch(() => null)) === primary.port) return `${replica.name} now follows ${primary.name} (streaming)`;
+    await sleep(200);
+  }
+  return `${replica.name} was pointed at ${primary.name} but is not streaming after 10 s (see its log: a replica that replayed past the promotion point needs pg_rewind or a fresh clone)`;
+}
+
+/** `add-replica`: pg_basebackup a new replica from the current primary; running API instances read it from the node list file. */
+export async function addReplica(stack: LocalStack): Promise<string> {
+  const cluster = stack.postgres;
+  const source = await currentPrimary(cluster.nodes);
+  if (!source) throw new Error('no running primary to clone a replica from');
+  const taken = cluster.nodes.map((n) => Number(/^replica-(\d+)$/.exec(n.name)?.[1] ?? 0));
+  const name = `replica-${Math.max(0, ...taken) + 1}`;
+  const replica = await cluster.addReplica(await nextPort(Math.max(...cluster.nodes.map((n) => n.port)) + 1), name);
+  stack.add(postgresMember(replica));
+  stack.writeNodesFile();
+  const sync = stack.options.synchronous ? ' It is not a synchronous standby candidate (synchronous_standby_names lists the original nodes).' : '';
+  return `${name} cloned from ${source.name}, streaming on 127.0.0.1:${replica.port}; API instances pick it up from ${stack.nodesFile} within a monitor interval.${sync}`;
+}
+
+/** The port after the cluster's last one when free (tidy addresses), any free port otherwise. */
+async function nextPort(preferred: number): Promise<number> {
+  const busy = await waitForPort(preferred, 0).then(() => true, () => false);
+  return busy || preferred > 65535 ? freePort() : preferred;
+}
