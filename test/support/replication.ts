@@ -1,11 +1,15 @@
 import { Client } from 'pg';
+import { endOfWal, formatLsn, parseLsn } from '../../src/infra/database/topology/lsn';
 
-/** The replica URLs of an infra env (`DB_REPLICAS=replica-1=postgres://...,replica-2=...`). */
-export function replicaUrls(env: Readonly<Record<string, string>>): string[] {
+/** The replicas of an infra env (`DB_REPLICAS=replica-1=postgres://...,replica-2=...`). */
+export function replicasOf(env: Readonly<Record<string, string>>): Array<{ name: string; url: string }> {
   return (env.DB_REPLICAS ?? '')
     .split(',')
     .filter(Boolean)
-    .map((item) => item.replace(/^[a-z0-9][a-z0-9_-]*=/, ''));
+    .map((item) => {
+      const eq = item.indexOf('=');
+      return { name: item.slice(0, eq), url: item.slice(eq + 1) };
+    });
 }
 
 async function scalar<T>(url: string, sql: string, params: unknown[] = []): Promise<T> {
@@ -19,15 +23,19 @@ async function scalar<T>(url: string, sql: string, params: unknown[] = []): Prom
 }
 
 /**
- * Waits until every replica has replayed what the primary has now. For tests that write to the primary behind
- * the API's back (it cannot know those positions) and then read through the API, which may read a replica.
+ * Waits until the replicas (all, or those named) have replayed what the primary has now. For tests that read
+ * anonymously what was just written (anonymous reads may hit a replica still behind), or that wrote to the
+ * primary behind the API's back, where no session position covers the write.
  */
-export async function waitForReplicas(env: Readonly<Record<string, string>>, timeoutMs = 10_000): Promise<void> {
-  const target = await scalar<string>(env.DB_PRIMARY!, 'SELECT pg_current_wal_insert_lsn()::text');
+export async function waitForReplicas(env: Readonly<Record<string, string>>, names?: readonly string[], timeoutMs = 10_000): Promise<void> {
+  const insert = await scalar<string>(env.DB_PRIMARY!, 'SELECT pg_current_wal_insert_lsn()::text');
+  // In the form replay positions take (replay stops at page boundaries that insert positions skip).
+  const target = formatLsn(endOfWal(parseLsn(insert), 8192, 16 * 1024 * 1024));
   const deadline = Date.now() + timeoutMs;
-  for (const url of replicaUrls(env)) {
+  for (const { name, url } of replicasOf(env)) {
+    if (names && !names.includes(name)) continue;
     while (!(await scalar<boolean>(url, 'SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn', [target]))) {
-      if (Date.now() > deadline) throw new Error(`a replica did not replay ${target} within ${timeoutMs} ms`);
+      if (Date.now() > deadline) throw new Error(`${name} did not replay ${target} within ${timeoutMs} ms`);
       await new Promise((r) => setTimeout(r, 20));
     }
   }
