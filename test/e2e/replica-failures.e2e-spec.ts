@@ -71,19 +71,21 @@ describe('reads survive dead, frozen and lagging replicas (private primary + 2 r
     await until('both replicas healthy', async () => (await nodeState('replica-1')) === 'healthy' && (await nodeState('replica-2')) === 'healthy');
     await waitForReplicas(infra.env);
     let killedAfter = 0;
-    const results = await readLoop(api.url, `/articles/${articleId}`, {
-      total: 300,
-      during: async (done) => {
-        await until('60 reads', async () => done() >= 60);
-        killedAfter = done();
-        await replica(1).process.kill();
-      },
-    });
-    expect(results.filter((r) => r.status !== 200)).toEqual([]);
-    expect(byNode(results.slice(0, killedAfter))['replica-1']).toBeGreaterThan(0);
-    expect(byNode(results.slice(-100))['replica-1']).toBeUndefined();
-
-    await replica(1).start();
+    try {
+      const results = await readLoop(api.url, `/articles/${articleId}`, {
+        total: 300,
+        during: async (done) => {
+          await until('60 reads', async () => done() >= 60);
+          killedAfter = done();
+          await replica(1).process.kill();
+        },
+      });
+      expect(results.filter((r) => r.status !== 200)).toEqual([]);
+      expect(byNode(results.slice(0, killedAfter))['replica-1']).toBeGreaterThan(0);
+      expect(byNode(results.slice(-100))['replica-1']).toBeUndefined();
+    } finally {
+      if (replica(1).process.state !== 'running') await replica(1).start();
+    }
     await until('replica-1 healthy again', async () => (await nodeState('replica-1')) === 'healthy');
   });
 

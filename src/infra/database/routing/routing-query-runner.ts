@@ -37,9 +37,10 @@ export class RoutingQueryRunner extends PostgresQueryRunner {
   }
 
   override async query(query: string, parameters?: unknown[] | ObjectLiteral, useStructuredResult = false): Promise<any> {
-    if (this.brokenBy) throw this.translate(this.brokenBy);
     try {
-      return await super.query(query, parameters, useStructuredResult);
+      // A connection that already failed (its server died between two statements) is not worth queueing on.
+      if (this.brokenBy) throw this.brokenBy;
+      return await this.attempt(query, parameters, useStructuredResult);
     } catch (err) {
       if (this.lease && (isConnectionError(err) || isReadOnlyNode(err))) {
         this.brokenBy = err instanceof Error ? err : new Error(String(err));
@@ -50,12 +51,18 @@ export class RoutingQueryRunner extends PostgresQueryRunner {
       // Once, on another node, within the same request: the client never sees a dead or frozen replica.
       this.failedNodes.add(failed);
       this.router.observer.readRetried(failed);
-      if (this.lease) this.router.observer.query(this.lease.node, this.lease.role);
       this.dropConnection();
-      return super.query(query, parameters, useStructuredResult).catch((again: unknown) => {
+      return this.attempt(query, parameters, useStructuredResult).catch((again: unknown) => {
         if (this.lease && isConnectionError(again)) this.brokenBy = again as Error;
         throw this.translate(again);
       });
+    }
+  }
+
+  /** One try on the current (or a newly leased) connection, counted per node and role. */
+  private async attempt(query: string, parameters: unknown[] | ObjectLiteral | undefined, useStructuredResult: boolean): Promise<any> {
+    try {
+      return await super.query(query, parameters, useStructuredResult);
     } finally {
       if (this.lease) this.router.observer.query(this.lease.node, this.lease.role);
     }
