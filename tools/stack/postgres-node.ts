@@ -27,8 +27,10 @@ export const SUPERUSER = 'postgres';
 /** One PostgreSQL server (primary or streaming replica) on 127.0.0.1, run as a ManagedProcess. */
 export class PostgresNode {
   readonly process: ManagedProcess;
+  private settings: Readonly<Record<string, string | number>>;
 
   private constructor(readonly options: PostgresNodeOptions) {
+    this.settings = options.settings ?? {};
     this.process = new ManagedProcess({
       name: options.name,
       command: pgBin('postgres'),
@@ -157,6 +159,13 @@ export class PostgresNode {
     await this.query('SELECT pg_promote(true, $1)', [Math.ceil(timeoutMs / 1000)], { database: 'postgres', timeoutMs });
   }
 
+  /** Adds settings to node.conf and reloads them (for settings that need the cluster complete, like synchronous standbys). */
+  async applySettings(settings: Readonly<Record<string, string | number>>): Promise<void> {
+    this.settings = { ...this.settings, ...settings };
+    this.writeNodeConf();
+    await this.query('SELECT pg_reload_conf()', [], { database: 'postgres' });
+  }
+
   /** Points this replica at another primary; the timeline switch follows by default. */
   async follow(primary: PostgresNode): Promise<void> {
     const conninfo = this.conninfoFor(primary);
@@ -189,7 +198,7 @@ export class PostgresNode {
       hot_standby_feedback: 'on',
       log_line_prefix: `'%m [%p] %q%a '`,
       ...(this.options.fast ? { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off' } : {}),
-      ...this.options.settings,
+      ...this.settings,
     };
     const body = Object.entries(settings)
       .map(([k, v]) => `${k} = ${v}`)

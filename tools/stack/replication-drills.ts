@@ -14,6 +14,7 @@ export async function promoteReplica(stack: LocalStack, name: string): Promise<s
   if (!node) throw new Error(`no PostgreSQL node named "${name}"; known: ${nodes.map((n) => n.name).join(', ')}`);
   if (node.process.state !== 'running') throw new Error(`${name} is ${node.process.state}; start it (or thaw it) first`);
   if (!(await node.isInRecovery())) throw new Error(`${name} is not a replica: it is a primary already`);
+  await refuseToLoseWrites(node, nodes);
   await node.promote();
   const lines = [`${name} promoted: primary on timeline ${await node.timeline()}`];
   const others = nodes.filter((n) => n !== node);
@@ -29,9 +30,33 @@ export async function promoteReplica(stack: LocalStack, name: string): Promise<s
   return lines.join('\n');
 }
 
+/**
+ * With `ANY 1` synchronous replication an acknowledged commit is on at least one standby, not on every one:
+ * promoting a replica that received less WAL than another loses it. So, while no primary runs, refuse unless
+ * the chosen replica is the most advanced (Patroni applies the same rule).
+ */
+async function refuseToLoseWrites(node: PostgresNode, nodes: readonly PostgresNode[]): Promise<void> {
+  if (await currentPrimary(nodes)) return;
+  const received = async (n: PostgresNode) =>
+    (await n.query<{ lsn: string | null }>('SELECT pg_last_wal_receive_lsn()::text AS lsn', [], { database: 'postgres' }))[0]?.lsn ?? '0/0';
+  const mine = lsnValue(await received(node));
+  for (const other of nodes) {
+    if (other === node || other.process.state !== 'running' || !(await other.isInRecovery().catch(() => false))) continue;
+    const theirs = await received(other);
+    if (lsnValue(theirs) > mine) {
+      throw new Error(`${other.name} received more WAL (${theirs}) than ${node.name}: promoting ${node.name} would lose the writes only ${other.name} has. Promote ${other.name}.`);
+    }
+  }
+}
+
+function lsnValue(text: string): bigint {
+  const [hi, lo] = text.split('/');
+  return (BigInt(`0x${hi}`) << 32n) | BigInt(`0x${lo}`);
+}
+
 async function repoint(replica: PostgresNode, primary: PostgresNode): Promise<string> {
   if (replica.process.state !== 'running') {
-    return `${replica.name} is ${replica.process.state}: started again, it would still follow (or be) the old primary; API instances fence an old primary by its lower timeline`;
+    return `${replica.name} is down: started again it still follows (or is) the old primary, which API instances fence by its lower timeline; re-clone it`;
   }
   if (!(await replica.isInRecovery().catch(() => false))) {
     const timeline = await replica.timeline().catch(() => null);
