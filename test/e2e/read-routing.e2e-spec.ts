@@ -16,7 +16,7 @@ describe('read/write splitting (real API process, shared primary + 2 replicas)',
   let author: HttpClient;
 
   beforeAll(async () => {
-    api = await startApi(env, 'api-routing', { DB_MONITOR_INTERVAL_MS: '250', HEALTH_CACHE_MS: '0' });
+    api = await startApi(env, 'api-routing', { DB_MONITOR_INTERVAL_MS: '250', HEALTH_CACHE_MS: '0', SHUTDOWN_DRAIN_DELAY_MS: '0' });
     author = new HttpClient(api.url);
     await signUpAndLogIn(author, 'Router');
   });
@@ -97,7 +97,7 @@ describe('read/write splitting (real API process, shared primary + 2 replicas)',
   });
 
   it('sends no X-Db-Node header when debug headers are off (the production default)', async () => {
-    const quiet = await startApi(env, 'api-quiet', { DEBUG_HEADERS: 'false' });
+    const quiet = await startApi(env, 'api-quiet', { DEBUG_HEADERS: 'false', SHUTDOWN_DRAIN_DELAY_MS: '0' });
     try {
       const res = await new HttpClient(quiet.url).get('/articles?limit=1');
       expect(res.status).toBe(200);
@@ -113,7 +113,7 @@ describe('read/write splitting (real API process, shared primary + 2 replicas)',
     const [replica1, replica2] = replicasOf(env);
     const list = (...replicas: Array<{ name: string; url: string }>) =>
       JSON.stringify({ nodes: [{ name: 'primary', url: env.DB_PRIMARY }, ...replicas] });
-    const watcher = await startApi(env, 'api-nodes-file', { DB_NODES_FILE: file, DB_MONITOR_INTERVAL_MS: '200' });
+    const watcher = await startApi(env, 'api-nodes-file', { DB_NODES_FILE: file, DB_MONITOR_INTERVAL_MS: '200', SHUTDOWN_DRAIN_DELAY_MS: '0' });
     try {
       // No file yet: the configured nodes serve, and the log says why.
       await watcher.waitForLog((l) => typeof l.msg === 'string' && l.msg.includes('cannot read it (ENOENT); keeping the configured node list'));

@@ -15,6 +15,7 @@ const FAST = {
   DB_QUERY_TIMEOUT_MS: String(QUERY_TIMEOUT_MS),
   HEALTH_CACHE_MS: '0',
   HEALTH_CHECK_TIMEOUT_MS: '500',
+  SHUTDOWN_DRAIN_DELAY_MS: '0',
 };
 
 describe('reads survive dead, frozen and lagging replicas (private primary + 2 replicas)', () => {
@@ -38,6 +39,33 @@ describe('reads survive dead, frozen and lagging replicas (private primary + 2 r
   afterAll(async () => {
     await api?.stop();
     await infra?.stop();
+  });
+
+  it('starts while the primary is unreachable: reads work, writes fail fast with 503, readiness says why, then it recovers', async () => {
+    await waitForReplicas(infra.env);
+    await infra.cluster.primary.stop();
+    const early = await startApi(infra.env, 'api-no-primary', FAST).catch(async (err: unknown) => {
+      await infra.cluster.primary.start();
+      throw err;
+    });
+    try {
+      try {
+        const ready = await new HttpClient(early.url).get('/health/ready');
+        expect(ready.status).toBe(503);
+        expect(ready.body).toMatchObject({ statusCode: 503, message: 'not ready: primary', details: { primary: { status: 'down' } } });
+        expect((await new HttpClient(early.url).get(`/articles/${articleId}`)).status).toBe(200);
+        const started = Date.now();
+        const write = await new HttpClient(early.url).post('/auth/signup', { email: `x-${Date.now()}@example.com`, password: 'correct horse battery', name: 'X' });
+        expect(Date.now() - started).toBeLessThan(1000);
+        expect(write.body).toEqual({ statusCode: 503, error: 'Service Unavailable', message: expect.stringContaining('primary unavailable') });
+      } finally {
+        await infra.cluster.primary.start();
+      }
+      await until('readiness once the primary is back', async () => (await new HttpClient(early.url).get('/health/ready')).status === 200);
+      await signUpAndLogIn(new HttpClient(early.url), 'After Outage');
+    } finally {
+      await early.stop();
+    }
   });
 
   it('starts with a replica down, reports it degraded, serves reads from the others, and takes it back', async () => {
@@ -147,21 +175,26 @@ describe('reads survive dead, frozen and lagging replicas (private primary + 2 r
 
     it('a session always reads its own writes, though anonymous reads of the lagging replica are stale', async () => {
       // A 30 s lag limit keeps the paused replica in rotation for the whole drill: only read-your-writes protects the session.
-      const lenient = await startApi(infra.env, 'api-lag-60s', { ...FAST, DB_REPLICA_MAX_LAG_MS: '30000' });
+      const lenient = await startApi(infra.env, 'api-lag-30s', { ...FAST, DB_REPLICA_MAX_LAG_MS: '30000' });
       try {
-        const session = new HttpClient(lenient.url);
-        await signUpAndLogIn(session, 'Writer');
-        const { body: article } = await session.post('/articles', { title: 'trial -1', body: 'b' });
+        const anonymous = new HttpClient(lenient.url);
         await waitForReplicas(infra.env);
         await replica1.query('SELECT pg_wal_replay_pause()');
         let sessionStale = 0;
         let anonymousStale = 0;
-        const anonymous = new HttpClient(lenient.url);
-        for (let i = 0; i < 200; i++) {
-          expect((await session.patch(`/articles/${article.id}`, { title: `trial ${i}` })).status).toBe(200);
-          if ((await session.get(`/articles/${article.id}`)).body.title !== `trial ${i}`) sessionStale++;
-          if (i % 2 === 0 && (await anonymous.get(`/articles/${article.id}`)).body.title !== `trial ${i}`) anonymousStale++;
-        }
+        // 4 sessions x 50 trials, side by side: 200 write-then-read trials.
+        await Promise.all(
+          [1, 2, 3, 4].map(async (writerNo) => {
+            const session = new HttpClient(lenient.url);
+            await signUpAndLogIn(session, `Writer ${writerNo}`);
+            const { body: article } = await session.post('/articles', { title: 'trial -1', body: 'b' });
+            for (let i = 0; i < 50; i++) {
+              expect((await session.patch(`/articles/${article.id}`, { title: `trial ${i}` })).status).toBe(200);
+              if ((await session.get(`/articles/${article.id}`)).body.title !== `trial ${i}`) sessionStale++;
+              if (i % 2 === 0 && (await anonymous.get(`/articles/${article.id}`)).body.title !== `trial ${i}`) anonymousStale++;
+            }
+          }),
+        );
         expect(sessionStale).toBe(0);
         // Proof that the lagging replica was in rotation: readers without a session did see old titles.
         expect(anonymousStale).toBeGreaterThan(0);

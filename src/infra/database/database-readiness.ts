@@ -46,9 +46,9 @@ export class DatabaseReadiness implements OnModuleInit {
   private nodeCheck(indicators: HealthIndicatorService, key: string, node: DbNode | undefined) {
     const check = indicators.check(key);
     if (!node) return check.degraded({ state: 'removed' });
-    const { intervalMs, connectTimeoutMs } = { intervalMs: this.config.db.monitorIntervalMs, connectTimeoutMs: this.config.db.connectTimeoutMs };
+    const { monitorIntervalMs, connectTimeoutMs } = this.config.db;
     // A probe overdue by more than its own timeout is stuck on a node that accepts connections but does not answer.
-    const stuck = node.reachable && node.observation && Date.now() - node.observation.at > intervalMs * 1.2 + connectTimeoutMs;
+    const stuck = node.reachable && node.observation && Date.now() - node.observation.at > monitorIntervalMs * 1.2 + connectTimeoutMs;
     const details = {
       role: node.role,
       state: stuck ? 'not responding' : node.state,

@@ -36,7 +36,7 @@ export class RoutingPostgresDriver extends PostgresDriver {
   }
 
   override async disconnect(): Promise<void> {
-    while (this.connectedQueryRunners.length) await this.connectedQueryRunners[0]!.release();
+    for (const runner of [...this.connectedQueryRunners]) await runner.release();
     await this.topology.stop();
   }
 

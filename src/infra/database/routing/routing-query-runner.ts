@@ -6,6 +6,7 @@ import { currentDbScope } from '../consistency/db-context';
 import type { DbNode } from '../topology/db-node';
 import { DatabaseUnavailableError, isConnectionError, isReadOnlyNode, isRecoveryConflict, NodeConnectionError, PrimaryUnavailableError } from './database-errors';
 import type { Lease, ReplicaRouter } from './replica-router';
+import type { RoutingPostgresDriver } from './routing-postgres-driver';
 
 /**
  * TypeORM's PostgreSQL query runner, with its connection taken from the ReplicaRouter instead of TypeORM's own
@@ -13,6 +14,7 @@ import type { Lease, ReplicaRouter } from './replica-router';
  * move (the statement may have run), they fail with a 503 and the node becomes suspect.
  */
 export class RoutingQueryRunner extends PostgresQueryRunner {
+  declare driver: RoutingPostgresDriver;
   private lease?: Lease;
   private pendingLease?: Promise<PoolClient>;
   /** The connection failed; later statements fail fast instead of queueing behind a hung one, and release destroys it. */
@@ -21,7 +23,7 @@ export class RoutingQueryRunner extends PostgresQueryRunner {
   private readonly onClientError = (err: Error) => (this.brokenBy ??= err);
 
   private get router(): ReplicaRouter {
-    return (this.driver as unknown as { router: ReplicaRouter }).router;
+    return this.driver.router;
   }
 
   override connect(): Promise<PoolClient> {

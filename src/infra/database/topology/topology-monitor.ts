@@ -96,7 +96,7 @@ export class TopologyMonitor {
     if (this.nodes.get(node.name) !== node || this.stopped) return;
     if (node.failedAt === undefined) {
       node.failedAt = Date.now();
-      node.lastError = describe(err);
+      node.lastError = messageOf(err);
       this.logger.warn(`${node.name}: ${node.lastError}; out of rotation until a probe succeeds`);
     }
     this.loops.get(node)?.now();
@@ -221,6 +221,6 @@ export class TopologyMonitor {
   }
 }
 
-function describe(err: unknown): string {
+function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
