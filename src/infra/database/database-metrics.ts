@@ -5,19 +5,30 @@ import type { TopologyMonitor } from './topology/topology-monitor';
 
 /** The db_* Prometheus series: where queries went, why reads left the replicas, and how far behind each replica is. */
 export class DatabaseMetrics implements RoutingObserver {
-  private readonly queries: Counter<'node' | 'role'>;
   private readonly retries: Counter<'node'>;
   private readonly fallbacks: Counter<'reason'>;
   private readonly rywPrimaryReads: Counter<'reason'>;
   private readonly caughtUpChecks: Counter<'result'>;
   private readonly unavailable: Counter;
   private readonly notRecorded: Counter;
-  // Children per (node, role): the label lookup stays off the per-query path.
-  private readonly queryChildren = new Map<string, { inc(): void }>();
+  // Plain numbers per node, read at scrape time: prom-client hashes the labels on every inc(), once per statement here.
+  private readonly queryCounts = new Map<DbNode, { primary: number; replica: number }>();
 
   constructor(registry: Registry, topology: TopologyMonitor) {
     const registers = [registry];
-    this.queries = new Counter({ name: 'db_queries_total', help: 'Statements sent, by node and the role it served in', labelNames: ['node', 'role'], registers });
+    const counts = this.queryCounts;
+    new Counter({
+      name: 'db_queries_total',
+      help: 'Statements sent, by node and the role it served in',
+      labelNames: ['node', 'role'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [node, byRole] of counts) {
+          for (const role of ['primary', 'replica'] as const) if (byRole[role] > 0) this.inc({ node: node.name, role }, byRole[role]);
+        }
+      },
+    });
     this.retries = new Counter({
       name: 'db_read_retries_total',
       help: 'Reads moved to another node after a connection error or timeout, by the node that failed',
@@ -76,10 +87,9 @@ export class DatabaseMetrics implements RoutingObserver {
   }
 
   query(node: DbNode, role: LeaseRole): void {
-    const key = `${node.name}\0${role}`;
-    let child = this.queryChildren.get(key);
-    if (!child) this.queryChildren.set(key, (child = this.queries.labels(node.name, role)));
-    child.inc();
+    let byRole = this.queryCounts.get(node);
+    if (!byRole) this.queryCounts.set(node, (byRole = { primary: 0, replica: 0 }));
+    byRole[role]++;
   }
 
   readRetried(node: DbNode): void {

@@ -39,10 +39,7 @@ export function registerDatabaseRequestContext(app: NestFastifyApplication, opti
   fastify.decorateRequest('dbAsyncScope', null);
 
   fastify.addHook('onRequest', (request, _reply, done) => {
-    const db = new DbRequest(() => {
-      const sessionId = options.sessionIdOf(request);
-      return sessionId ? store.get(sessionId) : Promise.resolve(undefined);
-    });
+    const db = new DbRequest({ sessionId: () => options.sessionIdOf(request), lookup: (sessionId) => store.get(sessionId) });
     request.dbRequest = db;
     runInDbRequest(db, () => {
       request.dbAsyncScope = new AsyncResource('db-request');

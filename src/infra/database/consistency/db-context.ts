@@ -6,20 +6,33 @@ import { type Lsn, maxLsn, parseLsn } from '../topology/lsn';
  * rather than a Nest CLS library: the router reads it inside TypeORM's driver, and the CLI and the benchmark use
  * the same driver without any Nest context.
  */
+/** Where a request's session, if any, keeps its last write position (Redis, in the API). */
+export interface SessionPositions {
+  /** The session id, or undefined for an anonymous request; asked lazily (sign-in changes it mid-request). */
+  sessionId(): string | undefined;
+  lookup(sessionId: string): Promise<Lsn | undefined>;
+}
+
 export class DbRequest {
   /** `primary` or replica names, in the order first used: the X-Db-Node debug header. */
   readonly nodesUsed = new Set<string>();
   /** Something went to the primary through a write path: later reads stick to it, and the session's LSN is recorded. */
   primaryTouched = false;
-  private sessionLsn?: Promise<Lsn | undefined>;
+  private lookedUp?: { readonly sessionId: string; readonly lsn: Promise<Lsn | undefined> };
 
-  /** `lookupSessionLsn`: the session's last write position, fetched (from Redis) on the first read that needs it. */
-  constructor(private readonly lookupSessionLsn?: () => Promise<Lsn | undefined>) {}
+  constructor(private readonly sessions?: SessionPositions) {}
 
+  /** Whether reads must reach a session's position: anonymous requests skip the lookup entirely. */
+  get hasSession(): boolean {
+    return this.sessions?.sessionId() !== undefined;
+  }
+
+  /** The session's last write position, fetched once per request (and session id) on the first read that needs it. */
   sessionFloor(): Promise<Lsn | undefined> {
-    if (!this.lookupSessionLsn) return Promise.resolve(undefined);
-    this.sessionLsn ??= this.lookupSessionLsn();
-    return this.sessionLsn;
+    const sessionId = this.sessions?.sessionId();
+    if (sessionId === undefined) return Promise.resolve(undefined);
+    if (this.lookedUp?.sessionId !== sessionId) this.lookedUp = { sessionId, lsn: this.sessions!.lookup(sessionId) };
+    return this.lookedUp.lsn;
   }
 }
 

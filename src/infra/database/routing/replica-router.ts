@@ -1,5 +1,5 @@
 import type { PoolClient } from 'pg';
-import { currentDbScope } from '../consistency/db-context';
+import { currentDbScope, type DbScope } from '../consistency/db-context';
 import type { DbNode } from '../topology/db-node';
 import { endOfWal, type Lsn, maxLsn, parseLsn } from '../topology/lsn';
 import type { TopologyMonitor } from '../topology/topology-monitor';
@@ -29,7 +29,7 @@ export class ReplicaRouter {
   ) {}
 
   async primary(): Promise<Lease> {
-    await this.topology.start();
+    if (!this.topology.started) await this.topology.start();
     const node = this.topology.primary();
     if (!node) {
       this.observer.primaryUnavailable();
@@ -44,19 +44,28 @@ export class ReplicaRouter {
     }
   }
 
-  /** A connection for a read, never to a node in `exclude` (the one a retried read just failed on). */
-  async read(exclude: ReadonlySet<DbNode>): Promise<Lease> {
-    await this.topology.start();
+  /**
+   * A connection for a read, never to a node in `exclude` (the one a retried read just failed on). Not `async`:
+   * the common case (no position to reach) goes straight to the pool, without extra promise hops per read.
+   */
+  read(exclude?: ReadonlySet<DbNode>): Promise<Lease> {
+    if (!this.topology.started) return this.topology.start().then(() => this.read(exclude));
     const scope = currentDbScope();
     if (scope && (scope.primaryReads || scope.request.primaryTouched)) return this.primaryForRead();
-    const replicas = this.topology.readableReplicas().filter((n) => !exclude.has(n));
+    const replicas = this.topology.readableReplicas(exclude);
     if (replicas.length === 0) {
       this.observer.replicaFallback('no_healthy_replica');
       return this.primaryForRead();
     }
+    if (scope && (scope.minLsn !== undefined || scope.request.hasSession)) return this.readAtLeast(scope, replicas);
+    return this.replica(pickReplica(replicas, this.strategy, this.turn++)!);
+  }
+
+  /** Read-your-writes: a replica that replayed the session's (or job's) position, else the primary. */
+  private async readAtLeast(scope: DbScope, replicas: readonly DbNode[]): Promise<Lease> {
     let floor: Lsn | undefined;
     try {
-      floor = maxLsn(scope?.minLsn, await scope?.request.sessionFloor());
+      floor = maxLsn(scope.minLsn, await scope.request.sessionFloor());
     } catch {
       // Without the session's position any replica might be stale for it; the primary never is.
       this.observer.readYourWritesOnPrimary('lsn_unknown');
@@ -108,13 +117,14 @@ export class ReplicaRouter {
     }
   }
 
-  private async replica(node: DbNode): Promise<Lease> {
-    try {
-      return { node, role: 'replica', client: await node.pool.connect() };
-    } catch (err) {
-      this.topology.reportFailure(node, err);
-      throw new NodeConnectionError(node, err);
-    }
+  private replica(node: DbNode): Promise<Lease> {
+    return node.pool.connect().then(
+      (client) => ({ node, role: 'replica' as const, client }),
+      (err: unknown) => {
+        this.topology.reportFailure(node, err);
+        throw new NodeConnectionError(node, err);
+      },
+    );
   }
 
   /**

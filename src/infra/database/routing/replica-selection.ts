@@ -18,10 +18,16 @@ export interface ReplicaCandidate {
 export function pickReplica<T extends ReplicaCandidate>(candidates: readonly T[], strategy: ReadStrategy, turn: number): T | undefined {
   if (candidates.length === 0) return undefined;
   if (strategy === 'round-robin') return candidates[turn % candidates.length];
+  // Two passes, no allocation: this runs for every read.
   let least = Infinity;
-  for (const c of candidates) least = Math.min(least, c.busy);
-  const idlest = candidates.filter((c) => c.busy === least);
-  return idlest[turn % idlest.length];
+  let ties = 0;
+  for (const c of candidates) {
+    if (c.busy < least) (least = c.busy), (ties = 1);
+    else if (c.busy === least) ties++;
+  }
+  let skip = turn % ties;
+  for (const c of candidates) if (c.busy === least && skip-- === 0) return c;
+  return undefined;
 }
 
 /** GitLab's rule: a session may read from a replica only once it has replayed past the session's last write. */

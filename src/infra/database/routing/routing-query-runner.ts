@@ -19,7 +19,8 @@ export class RoutingQueryRunner extends PostgresQueryRunner {
   private pendingLease?: Promise<PoolClient>;
   /** The connection failed; later statements fail fast instead of queueing behind a hung one, and release destroys it. */
   private brokenBy?: Error;
-  private readonly failedNodes = new Set<DbNode>();
+  /** Set on a retry: the node the read failed on, which the retry must avoid. */
+  private failedNode?: DbNode;
   private readonly onClientError = (err: Error) => (this.brokenBy ??= err);
 
   private get router(): ReplicaRouter {
@@ -38,55 +39,69 @@ export class RoutingQueryRunner extends PostgresQueryRunner {
     this.dropConnection();
   }
 
-  override async query(query: string, parameters?: unknown[] | ObjectLiteral, useStructuredResult = false): Promise<any> {
-    try {
-      // A connection that already failed (its server died between two statements) is not worth queueing on.
-      if (this.brokenBy) throw this.brokenBy;
-      return await this.attempt(query, parameters, useStructuredResult);
-    } catch (err) {
-      if (this.lease && (isConnectionError(err) || isReadOnlyNode(err))) {
-        this.brokenBy = err instanceof Error ? err : new Error(String(err));
-        this.router.reportFailure(this.lease.node, err);
-      }
-      const failed = err instanceof NodeConnectionError ? err.node : this.lease?.node;
-      if (!this.mayRetry(err) || !failed) throw this.translate(err);
-      // Once, on another node, within the same request: the client never sees a dead or frozen replica.
-      this.failedNodes.add(failed);
-      this.router.observer.readRetried(failed);
-      this.dropConnection();
-      return this.attempt(query, parameters, useStructuredResult).catch((again: unknown) => {
+  // Promise chains rather than async/await here: this runs for every statement, and each await is a hop.
+  override query(query: string, parameters?: unknown[] | ObjectLiteral, useStructuredResult = false): Promise<any> {
+    // A connection that already failed (its server died between two statements) is not worth queueing on.
+    if (this.brokenBy) return this.recover(this.brokenBy, query, parameters, useStructuredResult);
+    return super.query(query, parameters, useStructuredResult).then(
+      (result: unknown) => {
+        this.count();
+        return result;
+      },
+      (err: unknown) => {
+        this.count();
+        return this.recover(err, query, parameters, useStructuredResult);
+      },
+    );
+  }
+
+  private recover(err: unknown, query: string, parameters: unknown[] | ObjectLiteral | undefined, useStructuredResult: boolean): Promise<any> {
+    if (this.lease && (isConnectionError(err) || isReadOnlyNode(err))) {
+      this.brokenBy = err instanceof Error ? err : new Error(String(err));
+      this.router.reportFailure(this.lease.node, err);
+    }
+    const failed = err instanceof NodeConnectionError ? err.node : this.lease?.node;
+    if (!this.mayRetry(err) || !failed) return Promise.reject(this.translate(err));
+    // Once, on another node, within the same request: the client never sees a dead or frozen replica.
+    this.failedNode = failed;
+    this.router.observer.readRetried(failed);
+    this.dropConnection();
+    return super.query(query, parameters, useStructuredResult).then(
+      (result: unknown) => {
+        this.count();
+        return result;
+      },
+      (again: unknown) => {
+        this.count();
         if (this.lease && isConnectionError(again)) this.brokenBy = again as Error;
         throw this.translate(again);
-      });
-    }
+      },
+    );
   }
 
-  /** One try on the current (or a newly leased) connection, counted per node and role. */
-  private async attempt(query: string, parameters: unknown[] | ObjectLiteral | undefined, useStructuredResult: boolean): Promise<any> {
-    try {
-      return await super.query(query, parameters, useStructuredResult);
-    } finally {
-      if (this.lease) this.router.observer.query(this.lease.node, this.lease.role);
-    }
+  private count(): void {
+    if (this.lease) this.router.observer.query(this.lease.node, this.lease.role);
   }
 
-  private async acquire(): Promise<PoolClient> {
-    const lease = this.mode === 'slave' ? await this.router.read(this.failedNodes) : await this.router.primary();
-    this.lease = lease;
-    this.databaseConnection = lease.client;
-    this.driver.connectedQueryRunners.push(this);
-    lease.client.on('error', this.onClientError);
-    const scope = currentDbScope();
-    if (scope) {
-      scope.request.nodesUsed.add(lease.role === 'primary' ? 'primary' : lease.node.name);
-      // Once a request wrote (or had to read the primary), its later reads stay there: they must see that state.
-      if (lease.role === 'primary' && (this.mode === 'master' || scope.primaryReads)) scope.request.primaryTouched = true;
-    }
-    return lease.client;
+  private acquire(): Promise<PoolClient> {
+    const leased = this.mode === 'slave' ? this.router.read(this.failedNode && new Set([this.failedNode])) : this.router.primary();
+    return leased.then((lease) => {
+      this.lease = lease;
+      this.databaseConnection = lease.client;
+      this.driver.connectedQueryRunners.push(this);
+      lease.client.on('error', this.onClientError);
+      const scope = currentDbScope();
+      if (scope) {
+        scope.request.nodesUsed.add(lease.role === 'primary' ? 'primary' : lease.node.name);
+        // Once a request wrote (or had to read the primary), its later reads stay there: they must see that state.
+        if (lease.role === 'primary' && (this.mode === 'master' || scope.primaryReads)) scope.request.primaryTouched = true;
+      }
+      return lease.client;
+    });
   }
 
   private mayRetry(err: unknown): boolean {
-    if (this.mode !== 'slave' || this.isTransactionActive || this.failedNodes.size > 0) return false;
+    if (this.mode !== 'slave' || this.isTransactionActive || this.failedNode) return false;
     return err instanceof NodeConnectionError || isConnectionError(err) || isRecoveryConflict(err);
   }
 

@@ -36,7 +36,9 @@ export class TopologyMonitor {
   private elected?: DbNode;
   private timelineFloor = 0;
   private recordedPrimaryAt = 0;
-  private started?: Promise<void>;
+  private starting?: Promise<void>;
+  /** True once start() resolved: the hot path checks this instead of awaiting a settled promise per query. */
+  started = false;
   private fileTimer?: NodeJS.Timeout;
   private stopped = false;
 
@@ -47,12 +49,13 @@ export class TopologyMonitor {
 
   /** Idempotent. Resolves once every node answered or failed one probe: bounded by the connect timeout, never by a dead node. */
   start(): Promise<void> {
-    this.started ??= (async () => {
+    this.starting ??= (async () => {
       this.sync((await this.readNodeFile()) ?? this.settings.nodes);
       this.scheduleNodeFile();
       await Promise.all([...this.loops.values()].map((l) => l.firstProbe));
+      this.started = true;
     })();
-    return this.started;
+    return this.starting;
   }
 
   async stop(): Promise<void> {
@@ -77,9 +80,9 @@ export class TopologyMonitor {
   }
 
   /** Replicas that may take a read now: reachable, not suspect, within the lag limits. In configuration order. */
-  readableReplicas(): DbNode[] {
+  readableReplicas(except?: ReadonlySet<DbNode>): DbNode[] {
     const out: DbNode[] = [];
-    for (const n of this.nodes.values()) if (n.role === 'replica' && n.state === 'healthy') out.push(n);
+    for (const n of this.nodes.values()) if (n.role === 'replica' && n.state === 'healthy' && !except?.has(n)) out.push(n);
     return out;
   }
 
