@@ -50,7 +50,7 @@ export class RoutingPostgresDriver extends PostgresDriver {
   }
 
   override async obtainSlaveConnection(): Promise<[any, Function]> {
-    const lease = await this.router.read(new Set());
+    const lease = await this.router.read();
     return [lease.client, (err?: Error) => lease.client.release(err)];
   }
 }

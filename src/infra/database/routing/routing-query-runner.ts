@@ -130,7 +130,7 @@ export class RoutingQueryRunner extends PostgresQueryRunner {
       return new PrimaryUnavailableError(`${node?.name ?? 'primary'} ${why}`, err);
     }
     if (err instanceof NodeConnectionError || isConnectionError(err) || isRecoveryConflict(err)) {
-      return new DatabaseUnavailableError(`${node?.name ?? 'a replica'} failed the read, and so did the retry`, err);
+      return new DatabaseUnavailableError(`${node?.name ?? 'a replica'} failed the read${this.failedNode ? ', and so did the retry' : ''}`, err);
     }
     return err;
   }

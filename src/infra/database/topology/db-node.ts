@@ -4,6 +4,8 @@ import { type Lsn } from './lsn';
 import type { NodeObservation } from './node-probe';
 import type { ReplicaLag } from './replication-lag';
 
+const CLIENT_TIMEOUT_MARGIN_MS = 250;
+
 export interface NodePoolSettings {
   readonly poolSize: number;
   readonly connectTimeoutMs: number;
@@ -41,8 +43,10 @@ export class DbNode {
       application_name: settings.applicationName,
       // Without both timeouts a frozen server (SIGSTOP, a dead NAT entry) hangs a pooled query forever.
       connectionTimeoutMillis: settings.connectTimeoutMs,
-      query_timeout: settings.queryTimeoutMs,
       statement_timeout: settings.queryTimeoutMs,
+      // A little after statement_timeout: a slow statement is cancelled by the server (57014, not the node's
+      // fault); only a server that cannot answer at all trips the client's timer (a node failure, retried).
+      query_timeout: settings.queryTimeoutMs + CLIENT_TIMEOUT_MARGIN_MS,
       keepAlive: true,
     };
     this.pool = new Pool({ ...base, max: settings.poolSize, idleTimeoutMillis: 30_000 });

@@ -167,7 +167,8 @@ export class TopologyMonitor {
     if (node.state === before.state && node.role === before.role) return;
     const what = `${node.name}: ${before.role}/${before.state} -> ${node.role}/${node.state}`;
     if (node.state === 'fenced') {
-      this.logger.error(`${what}: claims the primary role on timeline ${node.observation?.timeline}, below ${this.timelineFloor}; never used again while it does`);
+      const winner = this.elected ? `${this.elected.name} is the primary` : `timeline ${this.timelineFloor} was seen`;
+      this.logger.error(`${what}: claims the primary role on timeline ${node.observation?.timeline}, but ${winner}; never used while it claims it`);
     } else if (node.state === 'healthy') this.logger.log(what);
     else this.logger.warn(`${what}${node.lastError ? ` (${node.lastError})` : ''}`);
   }
