@@ -8,14 +8,9 @@ import { NO_OBSERVER, type RoutingObserver } from './routing-observer';
 
 /** A node whose pool hands out fake clients; `replayedLive` is what a direct replay-position check answers. */
 function fakeNode(name: string, replayLsn = 0n, opts: { refuse?: boolean; replayedLive?: bigint } = {}) {
-  const released: unknown[] = [];
-  const client = {
-    node: name,
-    query: async () => ({ rows: [{ lsn: formatLsn(opts.replayedLive ?? replayLsn) }] }),
-    release: (err?: unknown) => released.push(err ?? 'ok'),
-  };
+  const client = { query: async () => ({ rows: [{ lsn: formatLsn(opts.replayedLive ?? replayLsn) }] }), release: () => undefined };
   const pool = { connect: async () => (opts.refuse ? Promise.reject(new Error('connect ECONNREFUSED')) : client) };
-  return { name, replayLsn, busy: 0, pool, observation: { timeline: 1 }, released } as unknown as DbNode & { released: unknown[] };
+  return { name, replayLsn, busy: 0, pool, observation: { timeline: 1 } } as unknown as DbNode;
 }
 
 function setup(replicas: DbNode[], primary: DbNode | null = fakeNode('primary')) {
