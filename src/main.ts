@@ -30,6 +30,7 @@ async function bootstrap(): Promise<void> {
     sessionIdOf: (request) => (request.session?.userId ? request.session.sessionId : undefined),
     debugHeaders: config.http.debugHeaders,
     readYourWritesTtlSeconds: config.db.readYourWritesTtlSeconds,
+    redisDeadlineMs: config.redis.commandTimeoutMs,
   });
   await app.listen({ host: config.http.host, port: config.http.port });
   logger.log(`API instance ${config.instanceId} listening on http://${config.http.host}:${config.http.port}`);

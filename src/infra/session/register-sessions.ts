@@ -13,7 +13,7 @@ export async function registerSessions(app: NestFastifyApplication, config: AppC
   await app.register(fastifySession, {
     secret,
     cookieName,
-    store: new RedisSessionStore(app.get<RedisClient>(REDIS_CLIENT), ttlSeconds),
+    store: new RedisSessionStore(app.get<RedisClient>(REDIS_CLIENT), ttlSeconds, config.redis.commandTimeoutMs),
     // No store write and no cookie until someone signs in.
     saveUninitialized: false,
     // Each response re-saves the session and re-sends the cookie, so expiry rolls forward while in use.

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { type AppConfig, InjectConfig } from '../../config';
-import { InjectRedis, type RedisClient } from '../redis';
+import { InjectRedis, type RedisClient, withinDeadline } from '../redis';
 import { SESSION_KEY_PREFIX, unavailable } from './session-store';
 
 /**
@@ -40,7 +40,7 @@ export class SessionRegistry {
 
   private async run<T>(fn: () => Promise<T>): Promise<T> {
     try {
-      return await fn();
+      return await withinDeadline(fn(), this.config.redis.commandTimeoutMs);
     } catch (err) {
       throw unavailable(err);
     }

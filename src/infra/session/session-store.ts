@@ -1,7 +1,7 @@
 import { ServiceUnavailableException } from '@nestjs/common';
 import { RedisStore } from 'connect-redis';
 import type { Session } from 'fastify';
-import type { RedisClient } from '../redis';
+import { type RedisClient, withinDeadline } from '../redis';
 
 type Callback = (err?: unknown) => void;
 
@@ -15,20 +15,28 @@ export const SESSION_KEY_PREFIX = 'sess:';
 export class RedisSessionStore {
   private readonly store: RedisStore;
 
-  constructor(client: RedisClient, ttlSeconds: number) {
+  constructor(
+    client: RedisClient,
+    ttlSeconds: number,
+    private readonly deadlineMs: number,
+  ) {
     this.store = new RedisStore({ client, prefix: SESSION_KEY_PREFIX, ttl: ttlSeconds });
   }
 
   get(sid: string, cb: (err: unknown, session?: Session | null) => void): void {
-    this.store.get(sid).then((s: Session | undefined) => cb(null, s ?? null), (e: unknown) => cb(unavailable(e)));
+    this.bounded(this.store.get(sid)).then((s: Session | undefined) => cb(null, s ?? null), (e: unknown) => cb(unavailable(e)));
   }
 
   set(sid: string, session: Session, cb: Callback): void {
-    this.store.set(sid, session as never).then(() => cb(), (e: unknown) => cb(unavailable(e)));
+    this.bounded(this.store.set(sid, session as never)).then(() => cb(), (e: unknown) => cb(unavailable(e)));
   }
 
   destroy(sid: string, cb: Callback): void {
-    this.store.destroy(sid).then(() => cb(), (e: unknown) => cb(unavailable(e)));
+    this.bounded(this.store.destroy(sid)).then(() => cb(), (e: unknown) => cb(unavailable(e)));
+  }
+
+  private bounded<T>(work: Promise<T>): Promise<T> {
+    return withinDeadline(work, this.deadlineMs);
   }
 }
 

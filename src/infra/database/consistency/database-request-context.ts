@@ -16,6 +16,8 @@ export interface DatabaseRequestContextOptions {
   /** Adds `X-Db-Node: primary | <replica>` to DB-backed responses. */
   readonly debugHeaders: boolean;
   readonly readYourWritesTtlSeconds: number;
+  /** How long to wait for Redis when looking up or storing a session's position. */
+  readonly redisDeadlineMs: number;
 }
 
 declare module 'fastify' {
@@ -33,7 +35,7 @@ declare module 'fastify' {
 export function registerDatabaseRequestContext(app: NestFastifyApplication, options: DatabaseRequestContextOptions): void {
   const fastify = app.getHttpAdapter().getInstance();
   const { router } = routingOf(app.get(DataSource));
-  const store = new SessionLsnStore(app.get<RedisClient>(REDIS_CLIENT), options.readYourWritesTtlSeconds);
+  const store = new SessionLsnStore(app.get<RedisClient>(REDIS_CLIENT), options.readYourWritesTtlSeconds, options.redisDeadlineMs);
   const logger = new Logger('ReadYourWrites');
   fastify.decorateRequest('dbRequest', null);
   fastify.decorateRequest('dbAsyncScope', null);

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { RedisClient } from '../../redis';
+import { type RedisClient, withinDeadline } from '../../redis';
 import { type Lsn, lsnFromSortKey, lsnSortKey } from '../topology/lsn';
 
 // Keeps the highest position ever stored, so two instances recording the same session's writes out of order
@@ -21,15 +21,17 @@ export class SessionLsnStore {
   constructor(
     private readonly redis: RedisClient,
     private readonly ttlSeconds: number,
+    private readonly deadlineMs: number,
   ) {}
 
   async get(sessionId: string): Promise<Lsn | undefined> {
-    const value = await this.redis.get(keyFor(sessionId));
+    const value = await withinDeadline(this.redis.get(keyFor(sessionId)), this.deadlineMs);
     return value === null ? undefined : lsnFromSortKey(value);
   }
 
   async remember(sessionId: string, lsn: Lsn): Promise<void> {
-    await this.redis.eval(REMEMBER_HIGHEST, { keys: [keyFor(sessionId)], arguments: [lsnSortKey(lsn), String(this.ttlSeconds * 1000)] });
+    const args = { keys: [keyFor(sessionId)], arguments: [lsnSortKey(lsn), String(this.ttlSeconds * 1000)] };
+    await withinDeadline(this.redis.eval(REMEMBER_HIGHEST, args), this.deadlineMs);
   }
 }
 
