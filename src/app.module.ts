@@ -1,5 +1,6 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { type AppConfig, ConfigModule } from './config';
+import { CacheModule } from './infra/cache';
 import { DatabaseModule } from './infra/database';
 import { HealthModule } from './infra/health';
 import { ObservabilityModule } from './infra/observability';
@@ -21,6 +22,7 @@ export class AppModule {
         ObservabilityModule,
         DatabaseModule,
         RedisModule,
+        CacheModule,
         SessionModule,
         RateLimitModule.forRoot(config),
         HealthModule,

@@ -37,6 +37,17 @@ export interface AppConfig {
     readonly ttlSeconds: number;
   };
   readonly passwordHash: { readonly memoryKib: number; readonly iterations: number };
+  readonly cache: {
+    readonly redisUrl: string;
+    readonly timeoutMs: number;
+    readonly ttlMs: number;
+    readonly listTtlMs: number;
+    readonly negativeTtlMs: number;
+    readonly ttlJitter: number;
+    readonly leaseMs: number;
+    readonly leaseWaitMs: number;
+    readonly markerMs: number;
+  };
   readonly rateLimit: {
     readonly enabled: boolean;
     readonly windowMs: number;
@@ -124,6 +135,17 @@ export function loadConfig(source: EnvSource = process.env): AppConfig {
       ttlSeconds: e.SESSION_TTL_SECONDS,
     },
     passwordHash: { memoryKib: e.PASSWORD_HASH_MEMORY_KIB, iterations: e.PASSWORD_HASH_ITERATIONS },
+    cache: {
+      redisUrl: e.CACHE_REDIS_URL ?? e.REDIS_URL,
+      timeoutMs: e.CACHE_TIMEOUT_MS,
+      ttlMs: e.CACHE_TTL_MS,
+      listTtlMs: e.CACHE_LIST_TTL_MS,
+      negativeTtlMs: e.CACHE_NEGATIVE_TTL_MS,
+      ttlJitter: e.CACHE_TTL_JITTER,
+      leaseMs: e.CACHE_LEASE_MS,
+      leaseWaitMs: e.CACHE_LEASE_WAIT_MS,
+      markerMs: e.CACHE_MARKER_MS,
+    },
     rateLimit: {
       enabled: e.RATE_LIMIT_ENABLED,
       windowMs: e.RATE_LIMIT_WINDOW_MS,

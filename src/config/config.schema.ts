@@ -103,6 +103,18 @@ export const envSchema = z
     SHUTDOWN_DRAIN_DELAY_MS: int(0, 120_000).default(3000),
     SHUTDOWN_TIMEOUT_MS: int(100, 300_000).default(30_000),
 
+    // The cache may live on its own Redis (allkeys-lru) while sessions and queues keep noeviction; defaults to REDIS_URL.
+    CACHE_REDIS_URL: redisUrl.optional(),
+    CACHE_TIMEOUT_MS: int(5, 10_000).default(100),
+    CACHE_TTL_MS: int(100, 86_400_000).default(60_000),
+    CACHE_LIST_TTL_MS: int(100, 86_400_000).default(10_000),
+    CACHE_NEGATIVE_TTL_MS: int(100, 3_600_000).default(5_000),
+    CACHE_TTL_JITTER: z.coerce.number().min(0).max(0.5).default(0.1),
+    CACHE_LEASE_MS: int(100, 60_000).default(2_000),
+    CACHE_LEASE_WAIT_MS: int(0, 60_000).default(1_000),
+    // How long a fill after a write must read at least that write's WAL position; see the lag check below.
+    CACHE_MARKER_MS: int(1000, 3_600_000).default(30_000),
+
     RATE_LIMIT_ENABLED: bool.default(true),
     RATE_LIMIT_WINDOW_MS: int(1000, 3_600_000).default(60_000),
     RATE_LIMIT_MAX: int(1, 1_000_000).default(600),
@@ -157,6 +169,10 @@ export const envSchema = z
     const duplicate = names.find((n, i) => names.indexOf(n) !== i);
     if (duplicate) {
       ctx.addIssue({ code: 'custom', path: [env.DB_NODES ? 'DB_NODES' : 'DB_REPLICAS'], message: `node name "${duplicate}" is used twice` });
+    }
+    // After the marker expires a fill reads any replica within the lag limit; it must not be one that lacks the write.
+    if (env.CACHE_MARKER_MS <= env.DB_REPLICA_MAX_LAG_MS) {
+      ctx.addIssue({ code: 'custom', path: ['CACHE_MARKER_MS'], message: 'must be longer than DB_REPLICA_MAX_LAG_MS' });
     }
     // After the TTL a session reads any replica within the lag limit; it must not be one that still lacks the write.
     if (env.DB_RYW_TTL_SECONDS * 1000 <= env.DB_REPLICA_MAX_LAG_MS) {

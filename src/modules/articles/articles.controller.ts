@@ -23,8 +23,10 @@ import {
   ApiParam,
   ApiTags,
 } from '@nestjs/swagger';
+import { CACHE_HEADER_DOC, CacheAside } from '../../infra/cache';
 import { ApiErrorDto, RequestId } from '../../infra/http';
 import { Authenticated, CurrentUser, type SessionUser } from '../../infra/session';
+import { ARTICLE_LISTS, articleKey, listPageKey } from './article-cache';
 import { ArticlesService } from './articles.service';
 import { ArticleDto, ArticlePageDto, ArticleSummaryDto } from './dto/article.dto';
 import { CreateArticleDto } from './dto/create-article.dto';
@@ -49,17 +51,19 @@ export class ArticlesController {
   }
 
   @Get()
+  @CacheAside({ key: listPageKey, versionKey: () => ARTICLE_LISTS, ttlMs: (c) => c.cache.listTtlMs })
   @ApiOperation({ summary: 'Articles, newest first, one page at a time' })
-  @ApiOkResponse({ type: ArticlePageDto })
+  @ApiOkResponse({ type: ArticlePageDto, headers: CACHE_HEADER_DOC })
   async list(@Query() query: ListArticlesQuery): Promise<ArticlePageDto> {
     const page = await this.articles.list(query.limit, query.cursor);
     return { items: page.items.map((a) => ArticleSummaryDto.from(a)), nextCursor: page.nextCursor };
   }
 
   @Get(':id')
+  @CacheAside({ key: articleKey })
   @ApiArticleId()
   @ApiOperation({ summary: 'One article, with its rendered HTML once the worker is done' })
-  @ApiOkResponse({ type: ArticleDto })
+  @ApiOkResponse({ type: ArticleDto, headers: CACHE_HEADER_DOC })
   @ApiNotFoundResponse({ type: ApiErrorDto })
   async get(@ArticleId() id: string): Promise<ArticleDto> {
     return ArticleDto.from(await this.articles.get(id));

@@ -1,13 +1,15 @@
 import { BadRequestException, ForbiddenException, Injectable, NotFoundException } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, type EntityManager, Repository } from 'typeorm';
+import { CacheInvalidator } from '../../infra/cache';
 import { OutboxWriter } from '../../infra/queue';
-import { renderJob } from '../rendering';
+import { articleAdded, articleChanged } from './article-cache';
 import { decodeCursor, encodeCursor, InvalidCursorError, type ArticleCursor } from './article-cursor';
 import type { CreateArticleDto } from './dto/create-article.dto';
 import { DEFAULT_PAGE_SIZE } from './dto/list-articles.query';
 import type { UpdateArticleDto } from './dto/update-article.dto';
 import { ArticleEntity } from './entities/article.entity';
+import { renderJob } from './render-job';
 
 /** Where a write came from, carried into the jobs it causes. */
 export interface WriteContext {
@@ -25,14 +27,18 @@ export class ArticlesService {
     @InjectDataSource() private readonly dataSource: DataSource,
     @InjectRepository(ArticleEntity) private readonly articles: Repository<ArticleEntity>,
     private readonly outbox: OutboxWriter,
+    private readonly cache: CacheInvalidator,
   ) {}
 
-  create(authorId: string, { title, body }: CreateArticleDto, context: WriteContext = {}): Promise<ArticleEntity> {
-    return this.dataSource.transaction(async (em) => {
+  async create(authorId: string, { title, body }: CreateArticleDto, context: WriteContext = {}): Promise<ArticleEntity> {
+    const article = await this.dataSource.transaction(async (em) => {
       const { id, revision } = await em.save(em.create(ArticleEntity, { authorId, title, body }));
       await this.requestRender(em, id, revision, context);
       return this.loadWithAuthor(em, id);
     });
+    // After the commit, before the response: once a write has returned, no cached page may hide it.
+    await this.cache.invalidate(articleAdded);
+    return article;
   }
 
   /** Newest first, by keyset on (created_at, id): every page costs one index range scan, however deep. */
@@ -58,7 +64,21 @@ export class ArticlesService {
     return article;
   }
 
-  update(id: string, userId: string, { title, body }: UpdateArticleDto, context: WriteContext = {}): Promise<ArticleEntity> {
+  async update(id: string, userId: string, dto: UpdateArticleDto, context: WriteContext = {}): Promise<ArticleEntity> {
+    const article = await this.applyUpdate(id, userId, dto, context);
+    await this.cache.invalidate(articleChanged(id));
+    return article;
+  }
+
+  async remove(id: string, userId: string): Promise<void> {
+    await this.dataSource.transaction(async (em) => {
+      await this.lockOwned(em, id, userId);
+      await em.delete(ArticleEntity, { id });
+    });
+    await this.cache.invalidate(articleChanged(id));
+  }
+
+  private applyUpdate(id: string, userId: string, { title, body }: UpdateArticleDto, context: WriteContext): Promise<ArticleEntity> {
     if (title === undefined && body === undefined) throw new BadRequestException('send title, body, or both');
     return this.dataSource.transaction(async (em) => {
       const article = await this.lockOwned(em, id, userId);
@@ -75,13 +95,6 @@ export class ArticlesService {
       await em.save(article);
       if (bodyChanged) await this.requestRender(em, id, article.revision, context);
       return this.loadWithAuthor(em, id);
-    });
-  }
-
-  remove(id: string, userId: string): Promise<void> {
-    return this.dataSource.transaction(async (em) => {
-      await this.lockOwned(em, id, userId);
-      await em.delete(ArticleEntity, { id });
     });
   }
 

@@ -3,7 +3,10 @@ import { type JobEnvelope, type OutboxMessage, RENDER_QUEUE } from '../../infra/
 
 export const RENDER_JOB = 'render';
 
-/** Render the body of `articleId` as it was at `revision`; a job for an older revision is a no-op. */
+/**
+ * The render job, as the articles module requests it (the contract belongs to the producer; the rendering
+ * module consumes it). Render the body of `articleId` as it was at `revision`; a job for an older revision is a no-op.
+ */
 export interface RenderJobData extends JobEnvelope {
   readonly articleId: string;
   readonly revision: number;

@@ -1,9 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource, EntityManager } from 'typeorm';
+import { CacheInvalidator } from '../../infra/cache';
 import { type JobContext, type JobHandler, untilAborted } from '../../infra/queue';
+import { articleChanged, parseRenderJob, type RenderJobData } from '../articles';
 import { MarkdownRenderer } from './markdown-renderer';
-import { parseRenderJob, type RenderJobData } from './render-job';
 
 export type RenderResult = 'rendered' | 'already-rendered' | 'stale' | 'article-deleted';
 
@@ -17,6 +18,7 @@ export class RenderArticleHandler implements JobHandler<RenderJobData> {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly renderer: MarkdownRenderer,
+    private readonly cache: CacheInvalidator,
   ) {}
 
   parse(data: unknown): RenderJobData {
@@ -28,7 +30,8 @@ export class RenderArticleHandler implements JobHandler<RenderJobData> {
       this.dataSource.transaction((em) => this.apply(em, job, context)),
       context.signal,
     );
-    // issue 4 (cache): when result is 'rendered', invalidate the cached article here, after the commit.
+    // After the commit: readers, cached or not, see the HTML as soon as the job completes.
+    if (result === 'rendered') await this.cache.invalidate(articleChanged(job.articleId));
     return result;
   }
 

@@ -1,0 +1,4 @@
+export { CacheModule } from './cache.module';
+export { CacheAside, CACHE_HEADER_DOC } from './cache-aside.decorator';
+export type { CacheAsideOptions } from './cache-aside.options';
+export { CacheInvalidator, type CacheTarget } from './cache-invalidator';
