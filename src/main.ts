@@ -5,7 +5,7 @@ import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { ConfigError, loadConfig } from './config';
 import { installGracefulShutdown } from './infra/health';
-import { configureHttp, createFastifyAdapter } from './infra/http';
+import { configureHttp, createFastifyAdapter, registerCachePolicy } from './infra/http';
 import { instrumentHttp, METRICS_REGISTRY } from './infra/observability';
 import { registerSessions } from './infra/session';
 
@@ -22,6 +22,7 @@ async function bootstrap(): Promise<void> {
   instrumentHttp(app.getHttpAdapter().getInstance(), app.get(METRICS_REGISTRY));
   await configureHttp(app, config);
   await registerSessions(app, config);
+  registerCachePolicy(app.getHttpAdapter().getInstance(), config);
   await app.listen({ host: config.http.host, port: config.http.port });
   logger.log(`API instance ${config.instanceId} listening on http://${config.http.host}:${config.http.port}`);
 }

@@ -12,6 +12,7 @@ export interface AppConfig {
     readonly keepAliveTimeoutMs: number;
     readonly trustProxy: string;
     readonly debugHeaders: boolean;
+    readonly staticMaxAgeSeconds: number;
   };
   readonly log: { readonly level: Env['LOG_LEVEL'] };
   readonly db: {
@@ -60,6 +61,7 @@ export function loadConfig(source: EnvSource = process.env): AppConfig {
       keepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS,
       trustProxy: e.TRUST_PROXY,
       debugHeaders: e.DEBUG_HEADERS ?? !production,
+      staticMaxAgeSeconds: e.STATIC_MAX_AGE_SECONDS,
     },
     log: { level: e.LOG_LEVEL },
     db: {

@@ -47,6 +47,8 @@ export const envSchema = z
     HTTP_BODY_LIMIT_BYTES: int(1024, 50 * 1024 * 1024).default(256 * 1024),
     HTTP_KEEP_ALIVE_TIMEOUT_MS: int(1000, 600_000).default(65_000),
     TRUST_PROXY: z.string().min(1).default('127.0.0.1,::1'),
+    // /static/* and the Swagger UI assets: long-lived and public, so the gateway's edge cache keeps them.
+    STATIC_MAX_AGE_SECONDS: int(0, 365 * 24 * 3600).default(24 * 3600),
     DEBUG_HEADERS: bool.optional(),
 
     HEALTH_CHECK_TIMEOUT_MS: int(50, 30_000).default(1000),
