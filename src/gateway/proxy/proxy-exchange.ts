@@ -156,7 +156,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     if (err === CLIENT_GONE || (this.body !== null && this.body.errored !== null)) {
       // The client went away or its body failed (aborted upload, over the size limit): not the upstream's fault.
       if (this.tap !== null) this.tap.onResponseAbort();
-      if (err.code === BODY_TOO_LARGE && !this.started) return this.giveUp(413, err.message);
+      if (err.code === BODY_TOO_LARGE && !this.started) return this.giveUp(413, err.message, ['connection', 'close']);
       stats.clientAborts++;
       this.res.destroy();
       return;
@@ -201,10 +201,11 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     return false;
   }
 
-  private giveUp(statusCode: number, message: string): void {
+  private giveUp(statusCode: number, message: string, extraHeaders?: string[]): void {
     if (this.tap !== null && this.tap.onGiveUp(statusCode)) return;
     this.ctx.stats.responses[(statusCode / 100) | 0]!++;
+    if (statusCode === 413) this.ctx.stats.rejected.bodyTooLarge++;
     this.ctx.observeDuration((performance.now() - this.startedAt) / 1000);
-    sendJsonError(this.res, statusCode, message, this.requestId);
+    sendJsonError(this.res, statusCode, message, this.requestId, extraHeaders);
   }
 }

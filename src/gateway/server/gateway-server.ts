@@ -22,6 +22,8 @@ export function createGatewayServer(limits: GatewayConfig['limits'], stats: Prox
       // Node checks those timeouts on this interval (30 s by default, too coarse for a short limit).
       connectionsCheckingInterval: Math.max(25, Math.min(1000, Math.floor(limits.headersTimeoutMs / 4))),
       noDelay: true,
+      // Checked by the request handler instead, so a missing Host gets the JSON error like any other.
+      requireHostHeader: false,
     },
     handler,
   );
@@ -31,6 +33,9 @@ export function createGatewayServer(limits: GatewayConfig['limits'], stats: Prox
     if (open > limits.maxConnections) socket[OVER_CAPACITY] = true;
     socket.once('close', () => open--);
   });
+  // No tunnels and no protocol switches (WebSocket): this gateway proxies HTTP/1.1 requests only.
+  server.on('connect', (_req, socket: Socket) => socket.end(rawJsonError(405, 'CONNECT is not allowed through the gateway')));
+  server.on('upgrade', (_req, socket: Socket) => socket.end(rawJsonError(501, 'protocol upgrades (WebSocket) are not proxied by this gateway')));
   server.on('clientError', (err: Error & { code?: string }, socket: Socket) => {
     const reply = clientErrorReply(err, limits);
     if (reply === undefined || !socket.writable) return void socket.destroy();

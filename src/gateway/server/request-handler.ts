@@ -47,6 +47,11 @@ export class RequestHandler {
     if (method === 'CONNECT' || method === 'TRACE') return sendJsonError(res, 405, `${method} is not allowed through the gateway`);
 
     const fwd = forwardRequest(req.rawHeaders, req.socket.remoteAddress ?? '', deps.trust);
+    if (fwd.host === '' && req.httpVersionMinor === 1) {
+      stats.rejected.malformed++;
+      res.shouldKeepAlive = false;
+      return sendJsonError(res, 400, 'malformed HTTP request: HTTP/1.1 requires a Host header', fwd.requestId);
+    }
     if (fwd.contentLength > deps.limits.maxBodyBytes) {
       stats.rejected.bodyTooLarge++;
       res.shouldKeepAlive = false;
