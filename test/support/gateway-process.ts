@@ -147,13 +147,14 @@ export function parseRaw(text: string): { status: number; body: any } {
   }
 }
 
-/** Sum of the API's http_requests_total samples for one route across instances (origin request count). */
-export async function originRequests(apiUrls: readonly string[], route: string): Promise<number> {
+/** Sum of the API's http_requests_total samples for one route (and status) across instances: origin requests. */
+export async function originRequests(apiUrls: readonly string[], route: string, status?: number): Promise<number> {
   let total = 0;
   for (const url of apiUrls) {
     const text = await (await fetch(`${url}/metrics`)).text();
     for (const line of text.split('\n')) {
-      if (line.startsWith('http_requests_total{') && line.includes(`route="${route}"`)) total += Number(line.split(' ').at(-1));
+      if (!line.startsWith('http_requests_total{') || !line.includes(`route="${route}"`)) continue;
+      if (status === undefined || line.includes(`status_code="${status}"`)) total += Number(line.split(' ').at(-1));
     }
   }
   return total;
