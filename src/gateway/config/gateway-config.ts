@@ -118,9 +118,9 @@ function discoveryOf(e: GatewayEnv): Discovery {
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string {
-  const name = issue.path.join('.') || '(environment)';
+  const [name = '(environment)', index] = issue.path;
   // Never echo the received value: GATEWAY_ADMIN_TOKEN is a secret.
-  return `${name}: ${issue.message}`;
+  return typeof index === 'number' ? `${String(name)}: entry ${index + 1}: ${issue.message}` : `${String(name)}: ${issue.message}`;
 }
 
 function deepFreeze<T extends object>(value: T): T {
