@@ -1,4 +1,4 @@
-import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { ResponseTap } from '../proxy/proxy-exchange';
 import { headerValue } from '../proxy/response-headers';
 import type { ClientResponse } from '../server/json-error';
@@ -21,12 +21,13 @@ export interface FillRequest {
   readonly key: string;
   readonly path: string;
   readonly method: string;
-  readonly headers: IncomingHttpHeaders;
+  /** The client request that started the fill (its headers pick the variant; read lazily, Node builds them on demand). */
+  readonly req: IncomingMessage;
+  /** Authorization or a cookie came with it: a refusal may be about this request, not the resource. */
+  readonly credentialed: boolean;
   readonly requestId: string;
   /** null for a background refresh (stale-while-revalidate): nobody waits on it. */
   readonly client: ClientResponse | null;
-  /** The client's request (sticky sessions route by its cookie); null for a background refresh. */
-  readonly incoming: IncomingMessage | null;
   /** The expired entry being revalidated, also the stale-if-error fallback. */
   readonly stale?: CachedResponse;
 }
@@ -64,7 +65,8 @@ export class CacheFill implements ResponseTap {
     const decision = storability(statusCode, headers, this.owner.defaultStaleIfErrorSeconds);
     const length = Number(headerValue(headers, 'content-length') ?? 0);
     if (!decision.storable || length > this.owner.maxEntryBytes) {
-      this.owner.markUncacheable(this.request.key, this.request.path);
+      // Only an anonymous request's refusal says something about the resource; a signed-in user's may be about them.
+      if (!this.request.credentialed) this.owner.markUncacheable(this.request.key, this.request.path);
       this.settle(undefined);
     } else {
       this.decision = decision;
@@ -89,8 +91,8 @@ export class CacheFill implements ResponseTap {
 
   onResponseEnd(): void {
     if (this.decision === undefined) return this.settle(undefined);
-    const { path, headers, primary } = this.request;
-    const entry = cachedResponse(path, this.statusCode, this.headers, Buffer.concat(this.chunks, this.bytes), this.decision, headers, Date.now());
+    const { path, req, primary } = this.request;
+    const entry = cachedResponse(path, this.statusCode, this.headers, Buffer.concat(this.chunks, this.bytes), this.decision, req.headers, Date.now());
     this.chunks = [];
     this.owner.keep(primary, entry);
     this.settle(entry);
@@ -136,9 +138,9 @@ export class CacheFill implements ResponseTap {
   }
 
   private deliver(entry: CachedResponse, label: CacheLabel): void {
-    const { client, method, requestId, headers } = this.request;
+    const { client, method, requestId, req } = this.request;
     if (client === null || client.destroyed) return;
-    const ifNoneMatch = headers['if-none-match'];
+    const ifNoneMatch = req.headers['if-none-match'];
     this.owner.served(label, serveCached(client, entry, label, Date.now(), method, requestId, ifNoneMatch));
   }
 

@@ -23,10 +23,10 @@ describe('EdgeCacheStore (LRU by bytes)', () => {
     for (const p of ['/a', '/b']) store.store(primaryKey('h', p), entry(p, 1000));
     expect(store.bytes).toBe(2 * 1256);
     expect(store.entries).toBe(2);
-    store.lookup(primaryKey('h', '/a'), {});
+    store.lookup(primaryKey('h', '/a'), { headers: {} });
     store.store(primaryKey('h', '/c'), entry('/c', 1000));
-    expect(store.lookup(primaryKey('h', '/b'), {}).entry).toBeUndefined();
-    expect(store.lookup(primaryKey('h', '/a'), {}).entry).toBeDefined();
+    expect(store.lookup(primaryKey('h', '/b'), { headers: {} }).entry).toBeUndefined();
+    expect(store.lookup(primaryKey('h', '/a'), { headers: {} }).entry).toBeDefined();
     expect(store.bytes).toBeLessThanOrEqual(3000);
   });
 
@@ -41,19 +41,19 @@ describe('EdgeCacheStore (LRU by bytes)', () => {
     const p = primaryKey('h', '/v');
     store.store(p, entry('/v', 10, ['accept-language'], { 'accept-language': 'en' }));
     store.store(p, entry('/v', 20, ['accept-language'], { 'accept-language': 'fr' }));
-    expect(store.lookup(p, { 'accept-language': 'en' }).entry?.body.length).toBe(10);
-    expect(store.lookup(p, { 'accept-language': 'fr' }).entry?.body.length).toBe(20);
-    expect(store.lookup(p, { 'accept-language': 'de' }).entry).toBeUndefined();
+    expect(store.lookup(p, { headers: { 'accept-language': 'en' } }).entry?.body.length).toBe(10);
+    expect(store.lookup(p, { headers: { 'accept-language': 'fr' } }).entry?.body.length).toBe(20);
+    expect(store.lookup(p, { headers: { 'accept-language': 'de' } }).entry).toBeUndefined();
     expect(store.entries).toBe(2);
   });
 
   it('remembers a recently uncacheable key (hit-for-miss) without displacing a stored response', () => {
     const store = new EdgeCacheStore(100_000, 10_000);
     store.markUncacheable(primaryKey('h', '/json'), '/json');
-    expect(store.lookup(primaryKey('h', '/json'), {})).toMatchObject({ recentlyUncacheable: true });
+    expect(store.lookup(primaryKey('h', '/json'), { headers: {} })).toMatchObject({ recentlyUncacheable: true });
     store.store(primaryKey('h', '/css'), entry('/css', 10));
     store.markUncacheable(primaryKey('h', '/css'), '/css');
-    expect(store.lookup(primaryKey('h', '/css'), {}).entry).toBeDefined();
+    expect(store.lookup(primaryKey('h', '/css'), { headers: {} }).entry).toBeDefined();
   });
 
   it('purges a path across hosts, queries and variants, or a prefix with *', () => {

@@ -1,4 +1,4 @@
-import type { IncomingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { LRUCache } from 'lru-cache';
 import { variantKey } from './cache-key';
 
@@ -60,12 +60,13 @@ export class EdgeCacheStore {
     });
   }
 
-  lookup(primary: string, headers: IncomingHttpHeaders): Lookup {
+  /** `req.headers` is read only when the key varies: Node builds that object on first access. */
+  lookup(primary: string, req: Pick<IncomingMessage, 'headers'>): Lookup {
     const first = this.lru.get(primary);
     if (first === undefined) return { key: primary, recentlyUncacheable: false };
     if (first.kind === 'response') return { key: primary, entry: first, recentlyUncacheable: false };
     if (first.kind === 'miss') return { key: primary, recentlyUncacheable: true };
-    const key = variantKey(primary, first.vary, headers);
+    const key = variantKey(primary, first.vary, req.headers);
     const variant = this.lru.get(key);
     return { key, entry: variant?.kind === 'response' ? variant : undefined, recentlyUncacheable: variant?.kind === 'miss' };
   }
@@ -81,8 +82,8 @@ export class EdgeCacheStore {
   }
 
   markUncacheable(key: string, path: string): void {
-    const current = this.lru.peek(key);
-    if (current === undefined || current.kind === 'miss') this.lru.set(key, { kind: 'miss', path }, { ttl: MISS_MARKER_TTL_MS });
+    // A live marker is left alone: re-setting it on every uncacheable response would cost an LRU write each.
+    if (this.lru.peek(key) === undefined) this.lru.set(key, { kind: 'miss', path }, { ttl: MISS_MARKER_TTL_MS });
   }
 
   /** Deletes every stored response whose path is `pattern`, or starts with it when it ends in `*`. */

@@ -10,10 +10,19 @@ import { type CacheLabel, matchesVary, serveCached } from './cached-response';
 import { type CachedResponse, EdgeCacheStore } from './edge-cache-store';
 
 /** Creates the exchange that fetches from an upstream (the request handler adds sticky sessions etc.). */
-export type ExchangeFactory = (req: IncomingMessage | null, method: string, target: string, res: ClientResponse, headers: string[], requestId: string) => ProxyExchange;
+export type ExchangeFactory = (req: IncomingMessage, method: string, target: string, res: ClientResponse, headers: string[], requestId: string) => ProxyExchange;
 
 // The cache fetches full responses for itself; the client's own conditionals are answered from the entry.
 const CLIENT_CONDITIONALS = ['if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since', 'if-range'];
+
+// Shared, read-only: the exchange appends them to each MISS/BYPASS response without copying.
+const LABEL_HEADERS: Record<CacheLabel, readonly string[]> = {
+  HIT: ['x-edge-cache', 'HIT'],
+  MISS: ['x-edge-cache', 'MISS'],
+  STALE: ['x-edge-cache', 'STALE'],
+  REVALIDATED: ['x-edge-cache', 'REVALIDATED'],
+  BYPASS: ['x-edge-cache', 'BYPASS'],
+};
 
 const NO_CLIENT: ClientResponse = {
   headersSent: false,
@@ -63,28 +72,29 @@ export class EdgeCache implements FillOwner {
   handle(req: IncomingMessage, res: ClientResponse, fwd: ForwardedRequest): void {
     const method = req.method!;
     const target = req.url!;
-    if (req.headers.range !== undefined) return this.forward(req, method, target, res, fwd.headers, fwd.requestId, 'BYPASS', null);
+    if (fwd.ranged) return this.forward(req, method, target, res, fwd.headers, fwd.requestId, 'BYPASS', null);
     const primary = primaryKey(fwd.host, target);
-    const { key, entry, recentlyUncacheable } = this.store.lookup(primary, req.headers);
-    const now = Date.now();
-    const request: FillRequest = { primary, key, path: pathOf(target), method, headers: req.headers, requestId: fwd.requestId, client: res, incoming: req, stale: entry };
+    const { key, entry, recentlyUncacheable } = this.store.lookup(primary, req);
+    // Hit-for-miss: a key that answered uncacheable lately goes straight through, with no fill to set up.
+    if (recentlyUncacheable) return this.forward(req, method, target, res, fwd.headers, fwd.requestId, 'MISS', null);
+    const request: FillRequest = { primary, key, path: pathOf(target), method, req, credentialed: fwd.credentialed, requestId: fwd.requestId, client: res, stale: entry };
     if (entry !== undefined) {
-      const age = now - entry.bornAt;
+      const age = Date.now() - entry.bornAt;
       if (age < entry.ttlMs) return this.serve(res, entry, 'HIT', request);
       if (age < entry.ttlMs + entry.staleWhileRevalidateMs) {
         this.serve(res, entry, 'STALE', request);
-        if (!this.fills.has(key)) this.fill({ ...request, client: null, incoming: null }, fwd.headers, NO_CLIENT);
+        if (!this.fills.has(key)) this.fill({ ...request, client: null }, fwd, NO_CLIENT);
         return;
       }
     }
     if (method === 'HEAD' && entry === undefined) return this.forward(req, method, target, res, fwd.headers, fwd.requestId, 'MISS', null);
-    const pending = recentlyUncacheable ? undefined : this.fills.get(key);
+    const pending = this.fills.get(key);
     if (pending !== undefined) {
       this.stats.coalesced++;
-      pending.wait((filled) => this.afterWait(filled, req, res, fwd, request));
+      pending.wait((filled) => this.afterWait(filled, res, fwd, request));
       return;
     }
-    this.fill(request, fwd.headers, res, !recentlyUncacheable);
+    this.fill(request, fwd, res);
   }
 
   purge(pattern: string): number {
@@ -112,27 +122,29 @@ export class EdgeCache implements FillOwner {
     this.proxyStats.responses[(statusCode / 100) | 0]!++;
   }
 
-  private afterWait(filled: CachedResponse | undefined, req: IncomingMessage, res: ClientResponse, fwd: ForwardedRequest, request: FillRequest): void {
+  private afterWait(filled: CachedResponse | undefined, res: ClientResponse, fwd: ForwardedRequest, request: FillRequest): void {
     if (res.destroyed) return;
-    if (filled !== undefined && matchesVary(filled, req.headers)) return this.serve(res, filled, 'HIT', request);
+    if (filled !== undefined && matchesVary(filled, request.req.headers)) return this.serve(res, filled, 'HIT', request);
     // The leader's response was not for sharing (Set-Cookie, private...): fetch our own, uncoalesced.
-    this.fill({ ...request, stale: undefined }, fwd.headers, res, false);
+    this.fill({ ...request, stale: undefined }, fwd, res, false);
   }
 
-  private fill(request: FillRequest, clientHeaders: string[], res: ClientResponse, coalesce = true): void {
+  private fill(request: FillRequest, fwd: ForwardedRequest, res: ClientResponse, coalesce = true): void {
     const fill = new CacheFill(this, request);
     if (coalesce) this.fills.set(request.key, fill);
-    const headers = withoutNames(clientHeaders, CLIENT_CONDITIONALS);
     const { stale } = request;
+    const revalidate = stale?.etag !== undefined || stale?.lastModified !== undefined;
+    // The fill fetches the full response for everyone; a client's own conditional is answered from the entry.
+    const headers = fwd.conditional || revalidate ? withoutNames(fwd.headers, CLIENT_CONDITIONALS) : fwd.headers;
     if (stale?.etag !== undefined) headers.push('if-none-match', stale.etag);
     else if (stale?.lastModified !== undefined) headers.push('if-modified-since', stale.lastModified);
     if (request.client === null) this.stats.refreshes++;
     else this.count('MISS');
-    this.forward(request.incoming, 'GET', requestTarget(request), res, headers, request.requestId, 'MISS', fill);
+    this.forward(request.req, 'GET', request.req.url!, res, headers, request.requestId, 'MISS', fill);
   }
 
   private forward(
-    req: IncomingMessage | null,
+    req: IncomingMessage,
     method: string,
     target: string,
     res: ClientResponse,
@@ -144,12 +156,12 @@ export class EdgeCache implements FillOwner {
     if (fill === null) this.count(label);
     const exchange = this.exchange(req, method, target, res, headers, requestId);
     exchange.tap = fill;
-    exchange.extraHeaders = ['x-edge-cache', label];
+    exchange.extraHeaders = LABEL_HEADERS[label];
     exchange.start();
   }
 
   private serve(res: ClientResponse, entry: CachedResponse, label: CacheLabel, request: FillRequest): void {
-    this.served(label, serveCached(res, entry, label, Date.now(), request.method, request.requestId, request.headers['if-none-match']));
+    this.served(label, serveCached(res, entry, label, Date.now(), request.method, request.requestId, request.req.headers['if-none-match']));
   }
 
   private count(label: CacheLabel): void {
@@ -162,6 +174,3 @@ export class EdgeCache implements FillOwner {
   }
 }
 
-function requestTarget(request: FillRequest): string {
-  return request.primary.slice(request.primary.indexOf(' ') + 1);
-}

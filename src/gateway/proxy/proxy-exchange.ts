@@ -44,7 +44,7 @@ const CLIENT_GONE = Object.assign(new Error('client closed the connection'), { c
 export class ProxyExchange implements Dispatcher.DispatchHandler {
   tap: ResponseTap | null = null;
   /** Appended to the client's response headers (X-Edge-Cache, a sticky-session cookie). */
-  extraHeaders: string[] | null = null;
+  extraHeaders: readonly string[] | null = null;
   /** Sticky sessions: try this upstream first when it is available. */
   preferred: Upstream | undefined;
   /** Sticky sessions: called with the upstream that answered; returns headers to add (Set-Cookie). */

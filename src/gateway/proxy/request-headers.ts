@@ -19,6 +19,8 @@ export interface ForwardedRequest {
   readonly contentLength: number;
   /** Transfer-Encoding present: a streamed body of unknown length. */
   readonly chunked: boolean;
+  /** A Range request: the edge cache passes it through. */
+  readonly ranged: boolean;
 }
 
 /**
@@ -40,6 +42,7 @@ export function forwardRequest(raw: readonly string[], peer: string, trust: Trus
   let conditional = false;
   let contentLength = -1;
   let chunked = false;
+  let ranged = false;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     const value = raw[i + 1]!;
@@ -80,6 +83,9 @@ export function forwardRequest(raw: readonly string[], peer: string, trust: Trus
       case 'if-modified-since':
         conditional = true;
         break;
+      case 'range':
+        ranged = true;
+        break;
     }
     headers.push(name, value);
   }
@@ -96,7 +102,7 @@ export function forwardRequest(raw: readonly string[], peer: string, trust: Trus
     REQUEST_ID_HEADER,
     requestId,
   );
-  return { headers: tokens ? withoutNames(headers, tokens) : headers, requestId, host, credentialed, conditional, contentLength, chunked };
+  return { headers: tokens ? withoutNames(headers, tokens) : headers, requestId, host, credentialed, conditional, contentLength, chunked, ranged };
 }
 
 /** A copy of a flat header list without the given (lower-case) names. */

@@ -1,4 +1,4 @@
-import { connectionTokens, isHopByHop } from './hop-by-hop';
+import { connectionTokens, isHopByHop, mayBeHopByHop } from './hop-by-hop';
 
 /**
  * Upstream raw response headers (undici hands over Buffers) to the flat string list Node's writeHead
@@ -9,10 +9,12 @@ export function clientResponseHeaders(raw: readonly Buffer[]): string[] {
   let tokens: string[] | null = null;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!.toString('latin1');
-    const lower = name.toLowerCase();
-    if (isHopByHop(lower)) {
-      if (lower === 'connection') (tokens ??= []).push(...connectionTokens(raw[i + 1]!.toString('latin1')));
-      continue;
+    if (mayBeHopByHop(name.length)) {
+      const lower = name.toLowerCase();
+      if (isHopByHop(lower)) {
+        if (lower === 'connection') (tokens ??= []).push(...connectionTokens(raw[i + 1]!.toString('latin1')));
+        continue;
+      }
     }
     out.push(name, raw[i + 1]!.toString('latin1'));
   }

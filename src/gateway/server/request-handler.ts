@@ -64,7 +64,7 @@ export class RequestHandler {
 
   /** A ProxyExchange with sticky-session affinity applied when it is on. */
   exchange(
-    req: IncomingMessage | null,
+    req: IncomingMessage,
     method: string,
     target: string,
     res: ClientResponse,
@@ -74,7 +74,7 @@ export class RequestHandler {
   ): ProxyExchange {
     const exchange = new ProxyExchange(this.deps.ctx, method, target, res, headers, requestId, body);
     const sticky = this.deps.sticky;
-    if (sticky !== null && req !== null) {
+    if (sticky !== null) {
       const current = sticky.cookieValue(req.headers.cookie);
       exchange.preferred = sticky.upstreamFor(current);
       exchange.affinity = (upstream) => sticky.cookieFor(upstream, current);

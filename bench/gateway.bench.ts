@@ -1,0 +1,126 @@
+import { execFile, spawnSync } from 'node:child_process';
+import { cpus } from 'node:os';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { ManagedProcess } from '../tools/stack/managed-process';
+import { DIST, ensureBuilt, REPO_ROOT } from '../tools/stack/node-programs';
+import { freePort, sleep, waitForPort } from '../tools/stack/ports';
+import { nginxConfig } from './support/nginx-config';
+import { ensureNginx, ensureWrk, parseWrk, type WrkResult } from './support/tools';
+
+/**
+ * npm run bench:gateway — one run, same three upstreams, same wrk settings, four ways in:
+ * direct to one upstream, nginx (round-robin, upstream keepalive), Fastify + @fastify/reply-from,
+ * and this gateway (health checks every second, metrics and the edge cache on, as deployed).
+ * The upstreams are bare node:http handlers (bench/upstream-server.ts) answering a 40-byte JSON body,
+ * so what differs between rows is the proxy. Rounds are interleaved; each row reports its median round.
+ */
+const run = promisify(execFile);
+const env = process.env;
+const DURATION = env.BENCH_DURATION ?? '8s';
+const CONNECTIONS = Number(env.BENCH_CONNECTIONS ?? 64);
+const THREADS = Number(env.BENCH_THREADS ?? 2);
+const ROUNDS = Number(env.BENCH_ROUNDS ?? 3);
+const NGINX_WORKERS = Number(env.BENCH_NGINX_WORKERS ?? 1);
+const log = (line: string) => console.log(`[bench] ${line}`);
+
+interface Target {
+  readonly name: string;
+  readonly url: string;
+}
+
+async function main(): Promise<void> {
+  await ensureBuilt(log);
+  const wrk = ensureWrk(log);
+  const nginx = ensureNginx(log);
+  const dir = mkdtempSync(join(tmpdir(), 'z2m-bench-gateway-'));
+  const processes: ManagedProcess[] = [];
+  const spawn = (name: string, command: string, args: readonly string[], extraEnv: NodeJS.ProcessEnv = {}) => {
+    const p = new ManagedProcess({ name, command, args: [...args], env: { ...env, ...extraEnv }, cwd: REPO_ROOT, logFile: join(dir, `${name}.log`) });
+    p.start();
+    processes.push(p);
+    return p;
+  };
+  const tsx = (file: string, ...args: string[]) => [process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'bench', file), ...args]] as const;
+
+  try {
+    const upstreamPorts = await Promise.all([1, 2, 3].map(() => freePort()));
+    const upstreams = upstreamPorts.map((p) => `http://127.0.0.1:${p}`);
+    upstreamPorts.forEach((port, i) => spawn(`upstream-${i + 1}`, ...tsx('upstream-server.ts', String(port), `upstream-${i + 1}`)));
+
+    const [nginxPort, replyFromPort, gatewayPort] = await Promise.all([freePort(), freePort(), freePort()]);
+    const prefix = join(dir, 'nginx');
+    mkdirSync(prefix, { recursive: true });
+    writeFileSync(join(prefix, 'nginx.conf'), nginxConfig({ port: nginxPort, upstreams, prefix, workers: NGINX_WORKERS }));
+    spawn('nginx', nginx, ['-p', prefix, '-c', join(prefix, 'nginx.conf'), '-e', join(prefix, 'error.log')]);
+    spawn('reply-from', ...tsx('reply-from-proxy.ts', String(replyFromPort), upstreams.join(',')));
+    spawn('gateway', process.execPath, [join(DIST, 'gateway', 'main.js')], {
+      UPSTREAMS: upstreams.join(','),
+      GATEWAY_PORT: String(gatewayPort),
+      GATEWAY_LOG_LEVEL: 'warn',
+      NODE_ENV: 'production',
+    });
+    await Promise.all([...upstreamPorts, nginxPort, replyFromPort, gatewayPort].map((p) => waitForPort(p, 20_000)));
+    await sleep(1500);
+
+    const targets: Target[] = [
+      { name: 'direct (one upstream)', url: `${upstreams[0]}/` },
+      { name: `nginx ${nginxVersion(nginx)} (${NGINX_WORKERS} worker)`, url: `http://127.0.0.1:${nginxPort}/` },
+      { name: '@fastify/reply-from', url: `http://127.0.0.1:${replyFromPort}/` },
+      { name: 'this gateway', url: `http://127.0.0.1:${gatewayPort}/` },
+    ];
+    log(`wrk -t${THREADS} -c${CONNECTIONS} -d${DURATION} --latency, ${ROUNDS} interleaved rounds, ${cpus().length} CPUs`);
+    for (const t of targets) await run(wrk, ['-t1', '-c16', '-d2s', t.url]); // warm-up: JIT, pools
+    const rounds = new Map<string, WrkResult[]>(targets.map((t) => [t.name, []]));
+    for (let r = 1; r <= ROUNDS; r++) {
+      for (const t of targets) {
+        const { stdout } = await run(wrk, [`-t${THREADS}`, `-c${CONNECTIONS}`, `-d${DURATION}`, '--latency', t.url]);
+        const result = parseWrk(stdout);
+        rounds.get(t.name)!.push(result);
+        log(`round ${r} ${t.name}: ${result.requestsPerSecond.toFixed(0)} req/s, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms, errors ${result.errors}`);
+      }
+    }
+    report(targets, rounds);
+  } finally {
+    await Promise.all(processes.reverse().map((p) => p.stop('SIGTERM', 5000)));
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function median(results: WrkResult[]): WrkResult {
+  return [...results].sort((a, b) => a.requestsPerSecond - b.requestsPerSecond)[Math.floor(results.length / 2)]!;
+}
+
+function report(targets: Target[], rounds: Map<string, WrkResult[]>): void {
+  const m = new Map(targets.map((t) => [t.name, median(rounds.get(t.name)!)]));
+  const [, nginx, replyFrom, gateway] = targets.map((t) => m.get(t.name)!);
+  const rows = targets.map((t) => {
+    const r = m.get(t.name)!;
+    return `| ${t.name} | ${r.requestsPerSecond.toFixed(0)} | ${r.p50Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} | ${(r.requestsPerSecond / nginx!.requestsPerSecond).toFixed(2)}x | ${r.errors} |`;
+  });
+  const goal = (ok: boolean) => (ok ? 'met' : 'NOT met');
+  const tput = gateway!.requestsPerSecond / nginx!.requestsPerSecond;
+  const vsReplyFrom = gateway!.requestsPerSecond / replyFrom!.requestsPerSecond;
+  const p99 = gateway!.p99Ms / nginx!.p99Ms;
+  console.log(`
+| target | req/s | p50 ms | p99 ms | vs nginx | errors |
+|---|---|---|---|---|---|
+${rows.join('\n')}
+
+gateway / nginx throughput:       ${tput.toFixed(2)}x  (goal >= 0.5x: ${goal(tput >= 0.5)})
+gateway / reply-from throughput:  ${vsReplyFrom.toFixed(2)}x  (goal >= 1.2x: ${goal(vsReplyFrom >= 1.2)})
+gateway p99 / nginx p99:          ${p99.toFixed(2)}x  (goal <= 2x: ${goal(p99 <= 2)})
+`);
+}
+
+function nginxVersion(binary: string): string {
+  // nginx -v prints to stderr.
+  return /nginx\/([\d.]+)/.exec(spawnSync(binary, ['-v'], { encoding: 'utf8' }).stderr)?.[1] ?? '';
+}
+
+main().catch((err: Error) => {
+  console.error(`[bench] ${err.message}`);
+  process.exit(1);
+});
