@@ -18,13 +18,14 @@ Commands:
 
 Options for up (or env):
   --apis N            API instances (STACK_APIS, default 3)
-  --api-port P        first API port (STACK_API_PORT, default 3001)
+  --api-port P        first API port (STACK_API_PORT, default 3001); private, behind the gateway
+  --gateway-port P    the gateway, the stack's public entry (STACK_GATEWAY_PORT, default 8080)
   --replicas N        PostgreSQL streaming replicas (STACK_REPLICAS, default 2)
   --pg-port P         primary port; replicas take the next ones (STACK_PG_PORT, default 54320)
   --redis-port P      Redis port (STACK_REDIS_PORT, default 63790)
   --sync              synchronous replication: ANY 1 replica must confirm each commit (STACK_SYNC=1)
 
-Names: primary, replica-1.., redis, api-1..`;
+Names: gateway, primary, replica-1.., redis, api-1..`;
 
 // STACK_DIR lets tests (or a second checkout) run a stack without touching this one's .stack/.
 const ROOT = process.env.STACK_DIR ? resolve(process.env.STACK_DIR) : join(REPO_ROOT, '.stack');
@@ -36,6 +37,7 @@ async function main(): Promise<void> {
     options: {
       apis: { type: 'string' },
       'api-port': { type: 'string' },
+      'gateway-port': { type: 'string' },
       replicas: { type: 'string' },
       'pg-port': { type: 'string' },
       'redis-port': { type: 'string' },
@@ -55,6 +57,7 @@ async function main(): Promise<void> {
     root: ROOT,
     apis: count('--apis', values.apis ?? process.env.STACK_APIS, 3, 1, 20),
     apiPort: count('--api-port', values['api-port'] ?? process.env.STACK_API_PORT, 3001, 1024, 65000),
+    gatewayPort: count('--gateway-port', values['gateway-port'] ?? process.env.STACK_GATEWAY_PORT, 8080, 1024, 65535),
     replicas: count('--replicas', values.replicas ?? process.env.STACK_REPLICAS, 2, 0, 5),
     pgPort: count('--pg-port', values['pg-port'] ?? process.env.STACK_PG_PORT, 54320, 1024, 65000),
     redisPort: count('--redis-port', values['redis-port'] ?? process.env.STACK_REDIS_PORT, 63790, 1024, 65535),
@@ -100,9 +103,11 @@ async function up(options: StackOptions): Promise<void> {
 
   console.log(`\nzero-to-millions is up in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
   console.log(renderTable(await stack.status()));
-  const api = [...stack.members.values()].find((m) => m.kind === 'api');
+  const gateway = stack.member('gateway').address;
   console.log(`
-  Swagger UI   ${api?.address}/docs
+  Gateway      ${gateway}   (the entry point; API instances listen privately behind it)
+  Swagger UI   ${gateway}/docs
+  Admin        curl -H "authorization: Bearer $(cat ${stack.adminTokenFile})" ${gateway}/_gateway/status
   Logs         .stack/logs/<name>.log
   Drills       npm run stack -- status | stop <name> | start <name> | kill <name> | freeze <name> | thaw <name>
   Ctrl-C stops every process.
