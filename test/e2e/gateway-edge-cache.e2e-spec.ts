@@ -57,6 +57,13 @@ describe('gateway edge cache in front of the API (gateway + 3 API processes)', (
     expect(head.headers.get('x-edge-cache')).toBe('HIT');
     expect(head.headers.get('content-length')).toBe(String(Buffer.byteLength(body)));
     expect(await origin()).toBe(before + 1);
+
+    // A HEAD miss fills the cache too (fetched with GET): the next GET is a hit.
+    const headFirst = unique('/static/logo.svg');
+    const headMiss = await fetch(gateway.url + headFirst, { method: 'HEAD' });
+    expect(headMiss.headers.get('x-edge-cache')).toBe('MISS');
+    expect(await headMiss.text()).toBe('');
+    expect((await get(headFirst)).headers.get('x-edge-cache')).toBe('HIT');
   });
 
   it('honours the TTL: after max-age the entry is revalidated with If-None-Match (304 from origin)', async () => {

@@ -87,7 +87,6 @@ export class EdgeCache implements FillOwner {
         return;
       }
     }
-    if (method === 'HEAD' && entry === undefined) return this.forward(req, method, target, res, fwd.headers, fwd.requestId, 'MISS', null);
     const pending = this.fills.get(key);
     if (pending !== undefined) {
       this.stats.coalesced++;
@@ -129,6 +128,7 @@ export class EdgeCache implements FillOwner {
     this.fill({ ...request, stale: undefined }, fwd, res, false);
   }
 
+  /** A miss is fetched with GET even for a HEAD (as Varnish does), so it fills the cache; Node sends no body for HEAD. */
   private fill(request: FillRequest, fwd: ForwardedRequest, res: ClientResponse, coalesce = true): void {
     const fill = new CacheFill(this, request);
     if (coalesce) this.fills.set(request.key, fill);
