@@ -92,16 +92,10 @@ export function forwardRequest(raw: readonly string[], peer: string, trust: Trus
   const trusted = trust !== null && (xff !== '' || xfp !== '' || xfh !== '' || forwardedParts !== null) && trust(peer, 0);
   if (trusted && forwardedParts) headers.push(...forwardedParts);
   if (!requestId) requestId = randomUUID();
-  headers.push(
-    'x-forwarded-for',
-    trusted && xff ? `${xff}, ${peer}` : peer,
-    'x-forwarded-proto',
-    trusted && xfp ? xfp : 'http',
-    'x-forwarded-host',
-    trusted && xfh ? xfh : host,
-    REQUEST_ID_HEADER,
-    requestId,
-  );
+  headers.push('x-forwarded-for', trusted && xff ? `${xff}, ${peer}` : peer, 'x-forwarded-proto', trusted && xfp ? xfp : 'http');
+  const forwardedHost = trusted && xfh ? xfh : host;
+  if (forwardedHost) headers.push('x-forwarded-host', forwardedHost);
+  headers.push(REQUEST_ID_HEADER, requestId);
   return { headers: tokens ? withoutNames(headers, tokens) : headers, requestId, host, credentialed, conditional, contentLength, chunked, ranged };
 }
 
