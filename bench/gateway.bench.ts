@@ -8,7 +8,7 @@ import { ManagedProcess } from '../tools/stack/managed-process';
 import { DIST, ensureBuilt, REPO_ROOT } from '../tools/stack/node-programs';
 import { freePort, sleep, waitForPort } from '../tools/stack/ports';
 import { nginxConfig } from './support/nginx-config';
-import { ensureNginx, ensureWrk, parseWrk, type WrkResult } from './support/tools';
+import { cpuTimeMs, ensureNginx, ensureWrk, parseWrk, type WrkResult } from './support/tools';
 
 /**
  * npm run bench:gateway — one run, same three upstreams, same wrk settings, four ways in:
@@ -29,6 +29,13 @@ const log = (line: string) => console.log(`[bench] ${line}`);
 interface Target {
   readonly name: string;
   readonly url: string;
+  /** The process whose CPU time is charged to this row (the proxy; the upstream for "direct"). */
+  readonly pid: number;
+}
+
+/** One wrk run plus the CPU the measured process spent on it: µs per request holds up under a busy machine. */
+interface Measured extends WrkResult {
+  readonly cpuUsPerRequest: number;
 }
 
 async function main(): Promise<void> {
@@ -54,9 +61,9 @@ async function main(): Promise<void> {
     const prefix = join(dir, 'nginx');
     mkdirSync(prefix, { recursive: true });
     writeFileSync(join(prefix, 'nginx.conf'), nginxConfig({ port: nginxPort, upstreams, prefix, workers: NGINX_WORKERS }));
-    spawn('nginx', nginx, ['-p', prefix, '-c', join(prefix, 'nginx.conf'), '-e', join(prefix, 'error.log')]);
-    spawn('reply-from', ...tsx('reply-from-proxy.ts', String(replyFromPort), upstreams.join(',')));
-    spawn('gateway', process.execPath, [join(DIST, 'gateway', 'main.js')], {
+    const nginxProc = spawn('nginx', nginx, ['-p', prefix, '-c', join(prefix, 'nginx.conf'), '-e', join(prefix, 'error.log')]);
+    const replyFrom = spawn('reply-from', ...tsx('reply-from-proxy.ts', String(replyFromPort), upstreams.join(',')));
+    const gatewayProc = spawn('gateway', process.execPath, [join(DIST, 'gateway', 'main.js')], {
       UPSTREAMS: upstreams.join(','),
       GATEWAY_PORT: String(gatewayPort),
       GATEWAY_LOG_LEVEL: 'warn',
@@ -66,20 +73,26 @@ async function main(): Promise<void> {
     await sleep(1500);
 
     const targets: Target[] = [
-      { name: 'direct (one upstream)', url: `${upstreams[0]}/` },
-      { name: `nginx ${nginxVersion(nginx)} (${NGINX_WORKERS} worker)`, url: `http://127.0.0.1:${nginxPort}/` },
-      { name: '@fastify/reply-from', url: `http://127.0.0.1:${replyFromPort}/` },
-      { name: 'this gateway', url: `http://127.0.0.1:${gatewayPort}/` },
+      { name: 'direct (one upstream)', url: `${upstreams[0]}/`, pid: processes[0]!.pid! },
+      { name: `nginx ${nginxVersion(nginx)} (${NGINX_WORKERS} worker)`, url: `http://127.0.0.1:${nginxPort}/`, pid: nginxProc.pid! },
+      { name: '@fastify/reply-from', url: `http://127.0.0.1:${replyFromPort}/`, pid: replyFrom.pid! },
+      { name: 'this gateway', url: `http://127.0.0.1:${gatewayPort}/`, pid: gatewayProc.pid! },
     ];
     log(`wrk -t${THREADS} -c${CONNECTIONS} -d${DURATION} --latency, ${ROUNDS} interleaved rounds, ${cpus().length} CPUs`);
     for (const t of targets) await run(wrk, ['-t1', '-c16', '-d2s', t.url]); // warm-up: JIT, pools
-    const rounds = new Map<string, WrkResult[]>(targets.map((t) => [t.name, []]));
+    const rounds = new Map<string, Measured[]>(targets.map((t) => [t.name, []]));
     for (let r = 1; r <= ROUNDS; r++) {
       for (const t of targets) {
+        const cpuBefore = cpuTimeMs(t.pid);
         const { stdout } = await run(wrk, [`-t${THREADS}`, `-c${CONNECTIONS}`, `-d${DURATION}`, '--latency', t.url]);
-        const result = parseWrk(stdout);
+        const wrkResult = parseWrk(stdout);
+        const requests = wrkResult.requestsPerSecond * parseFloat(DURATION);
+        const result = { ...wrkResult, cpuUsPerRequest: ((cpuTimeMs(t.pid) - cpuBefore) * 1000) / requests };
         rounds.get(t.name)!.push(result);
-        log(`round ${r} ${t.name}: ${result.requestsPerSecond.toFixed(0)} req/s, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms, errors ${result.errors}`);
+        log(
+          `round ${r} ${t.name}: ${result.requestsPerSecond.toFixed(0)} req/s, p50 ${result.p50Ms.toFixed(2)} ms, ` +
+            `p99 ${result.p99Ms.toFixed(2)} ms, ${result.cpuUsPerRequest.toFixed(0)} µs CPU/req, errors ${result.errors}`,
+        );
       }
     }
     report(targets, rounds);
@@ -89,29 +102,31 @@ async function main(): Promise<void> {
   }
 }
 
-function median(results: WrkResult[]): WrkResult {
+function median(results: Measured[]): Measured {
   return [...results].sort((a, b) => a.requestsPerSecond - b.requestsPerSecond)[Math.floor(results.length / 2)]!;
 }
 
-function report(targets: Target[], rounds: Map<string, WrkResult[]>): void {
+function report(targets: Target[], rounds: Map<string, Measured[]>): void {
   const m = new Map(targets.map((t) => [t.name, median(rounds.get(t.name)!)]));
   const [, nginx, replyFrom, gateway] = targets.map((t) => m.get(t.name)!);
   const rows = targets.map((t) => {
     const r = m.get(t.name)!;
-    return `| ${t.name} | ${r.requestsPerSecond.toFixed(0)} | ${r.p50Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} | ${(r.requestsPerSecond / nginx!.requestsPerSecond).toFixed(2)}x | ${r.errors} |`;
+    const ratio = (r.requestsPerSecond / nginx!.requestsPerSecond).toFixed(2);
+    return `| ${t.name} | ${r.requestsPerSecond.toFixed(0)} | ${r.p50Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} | ${ratio}x | ${r.cpuUsPerRequest.toFixed(0)} | ${r.errors} |`;
   });
   const goal = (ok: boolean) => (ok ? 'met' : 'NOT met');
   const tput = gateway!.requestsPerSecond / nginx!.requestsPerSecond;
   const vsReplyFrom = gateway!.requestsPerSecond / replyFrom!.requestsPerSecond;
   const p99 = gateway!.p99Ms / nginx!.p99Ms;
   console.log(`
-| target | req/s | p50 ms | p99 ms | vs nginx | errors |
-|---|---|---|---|---|---|
+| target | req/s | p50 ms | p99 ms | req/s vs nginx | CPU µs/req | errors |
+|---|---|---|---|---|---|---|
 ${rows.join('\n')}
 
 gateway / nginx throughput:       ${tput.toFixed(2)}x  (goal >= 0.5x: ${goal(tput >= 0.5)})
 gateway / reply-from throughput:  ${vsReplyFrom.toFixed(2)}x  (goal >= 1.2x: ${goal(vsReplyFrom >= 1.2)})
 gateway p99 / nginx p99:          ${p99.toFixed(2)}x  (goal <= 2x: ${goal(p99 <= 2)})
+CPU per request, gateway / nginx: ${(gateway!.cpuUsPerRequest / nginx!.cpuUsPerRequest).toFixed(2)}x; gateway / reply-from: ${(gateway!.cpuUsPerRequest / replyFrom!.cpuUsPerRequest).toFixed(2)}x
 `);
 }
 

@@ -1,7 +1,8 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { EdgeCache } from '../cache/edge-cache';
 import type { ProxyStats } from '../proxy/proxy-stats';
 import type { UpstreamSet } from '../upstreams/upstream-set';
+import { LatencyHistogram } from './latency-histogram';
 
 type Sample = [labels: Record<string, string>, value: number];
 
@@ -28,12 +29,12 @@ export function createGatewayMetrics(upstreams: UpstreamSet, stats: ProxyStats, 
   const registry = new Registry();
   registry.setDefaultLabels({ service: 'gateway' });
   collectDefaultMetrics({ register: registry });
-  const duration = new Histogram({
-    name: 'gateway_request_duration_seconds',
-    help: 'Time from request to the last byte of the proxied response (or the gateway error)',
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-    registers: [registry],
-  });
+  const duration = new LatencyHistogram(
+    'gateway_request_duration_seconds',
+    'Time from request to the last byte of the proxied response (or the gateway error)',
+    [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registry,
+  );
   const perUpstream = (read: (u: UpstreamSet['all'][number]) => number) => () => upstreams.all.map((u): Sample => [{ upstream: u.url }, read(u)]);
   scraped(registry, 'gateway_responses_total', 'Responses sent by the gateway, by status class', ['class'], () =>
     stats.responses.slice(1).map((n, i): Sample => [{ class: `${i + 1}xx` }, n]), 'counter');
