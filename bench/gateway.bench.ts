@@ -102,31 +102,39 @@ async function main(): Promise<void> {
   }
 }
 
+const medianOf = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
 function median(results: Measured[]): Measured {
   return [...results].sort((a, b) => a.requestsPerSecond - b.requestsPerSecond)[Math.floor(results.length / 2)]!;
 }
 
+/**
+ * Rows show each target's median round. Ratios are taken within each round (targets measured minutes
+ * apart see different loads on a shared machine) and the median of those is reported.
+ */
 function report(targets: Target[], rounds: Map<string, Measured[]>): void {
-  const m = new Map(targets.map((t) => [t.name, median(rounds.get(t.name)!)]));
-  const [, nginx, replyFrom, gateway] = targets.map((t) => m.get(t.name)!);
+  const [, nginx, replyFrom, gateway] = targets.map((t) => rounds.get(t.name)!);
+  const perRound = (f: (i: number) => number) => medianOf(nginx!.map((_, i) => f(i)));
   const rows = targets.map((t) => {
-    const r = m.get(t.name)!;
-    const ratio = (r.requestsPerSecond / nginx!.requestsPerSecond).toFixed(2);
+    const r = median(rounds.get(t.name)!);
+    const ratio = perRound((i) => rounds.get(t.name)![i]!.requestsPerSecond / nginx![i]!.requestsPerSecond).toFixed(2);
     return `| ${t.name} | ${r.requestsPerSecond.toFixed(0)} | ${r.p50Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} | ${ratio}x | ${r.cpuUsPerRequest.toFixed(0)} | ${r.errors} |`;
   });
   const goal = (ok: boolean) => (ok ? 'met' : 'NOT met');
-  const tput = gateway!.requestsPerSecond / nginx!.requestsPerSecond;
-  const vsReplyFrom = gateway!.requestsPerSecond / replyFrom!.requestsPerSecond;
-  const p99 = gateway!.p99Ms / nginx!.p99Ms;
+  const tput = perRound((i) => gateway![i]!.requestsPerSecond / nginx![i]!.requestsPerSecond);
+  const vsReplyFrom = perRound((i) => gateway![i]!.requestsPerSecond / replyFrom![i]!.requestsPerSecond);
+  const p99 = perRound((i) => gateway![i]!.p99Ms / nginx![i]!.p99Ms);
+  const cpu = (a: Measured[], b: Measured[]) => perRound((i) => a[i]!.cpuUsPerRequest / b[i]!.cpuUsPerRequest).toFixed(2);
   console.log(`
 | target | req/s | p50 ms | p99 ms | req/s vs nginx | CPU µs/req | errors |
 |---|---|---|---|---|---|---|
 ${rows.join('\n')}
 
+Median of per-round ratios (${nginx!.length} rounds):
 gateway / nginx throughput:       ${tput.toFixed(2)}x  (goal >= 0.5x: ${goal(tput >= 0.5)})
 gateway / reply-from throughput:  ${vsReplyFrom.toFixed(2)}x  (goal >= 1.2x: ${goal(vsReplyFrom >= 1.2)})
 gateway p99 / nginx p99:          ${p99.toFixed(2)}x  (goal <= 2x: ${goal(p99 <= 2)})
-CPU per request, gateway / nginx: ${(gateway!.cpuUsPerRequest / nginx!.cpuUsPerRequest).toFixed(2)}x; gateway / reply-from: ${(gateway!.cpuUsPerRequest / replyFrom!.cpuUsPerRequest).toFixed(2)}x
+CPU per request, gateway / nginx: ${cpu(gateway!, nginx!)}x; gateway / reply-from: ${cpu(gateway!, replyFrom!)}x
 `);
 }
 
