@@ -3,6 +3,8 @@ import { type AppConfig, ConfigModule } from './config';
 import { DatabaseModule } from './infra/database';
 import { HealthModule } from './infra/health';
 import { ObservabilityModule } from './infra/observability';
+import { QueueModule } from './infra/queue';
+import { RateLimitModule } from './infra/rate-limit';
 import { RedisModule } from './infra/redis';
 import { SessionModule } from './infra/session';
 import { AccountsModule } from './modules/accounts';
@@ -20,7 +22,9 @@ export class AppModule {
         DatabaseModule,
         RedisModule,
         SessionModule,
+        RateLimitModule.forRoot(config),
         HealthModule,
+        QueueModule.forApi(),
         AccountsModule,
         ArticlesModule,
       ],

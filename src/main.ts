@@ -7,6 +7,7 @@ import { ConfigError, loadConfig } from './config';
 import { installGracefulShutdown } from './infra/health';
 import { configureHttp, createFastifyAdapter, registerCachePolicy } from './infra/http';
 import { instrumentHttp, METRICS_REGISTRY } from './infra/observability';
+import { registerQueueDashboard } from './infra/queue';
 import { registerSessions } from './infra/session';
 
 async function bootstrap(): Promise<void> {
@@ -22,6 +23,7 @@ async function bootstrap(): Promise<void> {
   instrumentHttp(app.getHttpAdapter().getInstance(), app.get(METRICS_REGISTRY));
   await configureHttp(app, config);
   await registerSessions(app, config);
+  await registerQueueDashboard(app, config);
   registerCachePolicy(app.getHttpAdapter().getInstance(), config);
   await app.listen({ host: config.http.host, port: config.http.port });
   logger.log(`API instance ${config.instanceId} listening on http://${config.http.host}:${config.http.port}`);

@@ -65,6 +65,23 @@ describe('loadConfig', () => {
     expect(prod.http.debugHeaders).toBe(false);
   });
 
+  it('gives the queue its own Redis when asked, and falls back to REDIS_URL', () => {
+    expect(loadConfig({ REDIS_URL: 'redis://h:1' }).queue.redisUrl).toBe('redis://h:1');
+    expect(loadConfig({ REDIS_URL: 'redis://h:1', QUEUE_REDIS_URL: 'redis://q:2' }).queue.redisUrl).toBe('redis://q:2');
+  });
+
+  it('keeps the admin surfaces off in production unless enabled with a real token', () => {
+    const base = { NODE_ENV: 'production', SESSION_SECRET: 'x'.repeat(40) };
+    expect(loadConfig(base).admin.enabled).toBe(false);
+    expect(() => loadConfig({ ...base, ADMIN_ENABLED: 'true' })).toThrow(/ADMIN_TOKEN: must be set in production/);
+    expect(loadConfig({ ...base, ADMIN_ENABLED: 'true', ADMIN_TOKEN: 'y'.repeat(40) }).admin).toEqual({ enabled: true, token: 'y'.repeat(40) });
+    expect(loadConfig({}).admin.enabled).toBe(true);
+  });
+
+  it('rejects autoscaler bounds that cross', () => {
+    expect(() => loadConfig({ WORKER_MIN_CONCURRENCY: '9', WORKER_MAX_CONCURRENCY: '3' })).toThrow(/WORKER_MIN_CONCURRENCY/);
+  });
+
   it('returns a frozen object', () => {
     const c = loadConfig({});
     expect(Object.isFrozen(c)).toBe(true);

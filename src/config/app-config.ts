@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defaultInstanceId, envSchema, type Env } from './config.schema';
+import { DEV_ADMIN_TOKEN, defaultInstanceId, envSchema, type Env } from './config.schema';
 
 /** The one typed configuration object. Nothing else in the codebase reads process.env. */
 export interface AppConfig {
@@ -11,6 +11,7 @@ export interface AppConfig {
     readonly bodyLimitBytes: number;
     readonly keepAliveTimeoutMs: number;
     readonly trustProxy: string;
+    readonly corsOrigins: readonly string[];
     readonly debugHeaders: boolean;
     readonly staticMaxAgeSeconds: number;
   };
@@ -30,8 +31,41 @@ export interface AppConfig {
     readonly ttlSeconds: number;
   };
   readonly passwordHash: { readonly memoryKib: number; readonly iterations: number };
+  readonly rateLimit: {
+    readonly enabled: boolean;
+    readonly windowMs: number;
+    readonly max: number;
+    readonly authWindowMs: number;
+    readonly authIpMax: number;
+    readonly authAccountMax: number;
+  };
   readonly health: { readonly timeoutMs: number; readonly cacheMs: number };
   readonly shutdown: { readonly drainDelayMs: number; readonly timeoutMs: number };
+  readonly queue: {
+    readonly redisUrl: string;
+    readonly commandTimeoutMs: number;
+    readonly attempts: number;
+    readonly backoffMs: number;
+    readonly keepCompleted: { readonly ageSeconds: number; readonly count: number };
+    readonly keepFailedSeconds: number;
+    readonly lockDurationMs: number;
+    readonly stalledIntervalMs: number;
+    readonly maxStalledCount: number;
+  };
+  readonly outbox: {
+    readonly relayEnabled: boolean;
+    readonly pollIntervalMs: number;
+    readonly batchSize: number;
+    readonly maxBackoffMs: number;
+  };
+  readonly worker: {
+    readonly httpPort: number;
+    readonly concurrency: number;
+    readonly autoscale: { readonly enabled: boolean; readonly min: number; readonly max: number; readonly intervalMs: number };
+    readonly drainTimeoutMs: number;
+  };
+  /** The queue dashboard and job admin routes; off by default in production. */
+  readonly admin: { readonly enabled: boolean; readonly token: string };
 }
 
 export class ConfigError extends Error {
@@ -60,6 +94,7 @@ export function loadConfig(source: EnvSource = process.env): AppConfig {
       bodyLimitBytes: e.HTTP_BODY_LIMIT_BYTES,
       keepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS,
       trustProxy: e.TRUST_PROXY,
+      corsOrigins: e.CORS_ORIGINS,
       debugHeaders: e.DEBUG_HEADERS ?? !production,
       staticMaxAgeSeconds: e.STATIC_MAX_AGE_SECONDS,
     },
@@ -79,8 +114,45 @@ export function loadConfig(source: EnvSource = process.env): AppConfig {
       ttlSeconds: e.SESSION_TTL_SECONDS,
     },
     passwordHash: { memoryKib: e.PASSWORD_HASH_MEMORY_KIB, iterations: e.PASSWORD_HASH_ITERATIONS },
+    rateLimit: {
+      enabled: e.RATE_LIMIT_ENABLED,
+      windowMs: e.RATE_LIMIT_WINDOW_MS,
+      max: e.RATE_LIMIT_MAX,
+      authWindowMs: e.RATE_LIMIT_AUTH_WINDOW_MS,
+      authIpMax: e.RATE_LIMIT_AUTH_IP_MAX,
+      authAccountMax: e.RATE_LIMIT_AUTH_ACCOUNT_MAX,
+    },
     health: { timeoutMs: e.HEALTH_CHECK_TIMEOUT_MS, cacheMs: e.HEALTH_CACHE_MS },
     shutdown: { drainDelayMs: e.SHUTDOWN_DRAIN_DELAY_MS, timeoutMs: e.SHUTDOWN_TIMEOUT_MS },
+    queue: {
+      redisUrl: e.QUEUE_REDIS_URL ?? e.REDIS_URL,
+      commandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
+      attempts: e.JOB_ATTEMPTS,
+      backoffMs: e.JOB_BACKOFF_MS,
+      keepCompleted: { ageSeconds: e.JOB_KEEP_COMPLETED_SECONDS, count: e.JOB_KEEP_COMPLETED_COUNT },
+      keepFailedSeconds: e.JOB_KEEP_FAILED_SECONDS,
+      lockDurationMs: e.QUEUE_LOCK_DURATION_MS,
+      stalledIntervalMs: e.QUEUE_STALLED_INTERVAL_MS,
+      maxStalledCount: e.QUEUE_MAX_STALLED_COUNT,
+    },
+    outbox: {
+      relayEnabled: e.OUTBOX_RELAY_ENABLED,
+      pollIntervalMs: e.OUTBOX_POLL_INTERVAL_MS,
+      batchSize: e.OUTBOX_BATCH_SIZE,
+      maxBackoffMs: e.OUTBOX_MAX_BACKOFF_MS,
+    },
+    worker: {
+      httpPort: e.WORKER_HTTP_PORT,
+      concurrency: e.WORKER_CONCURRENCY,
+      autoscale: {
+        enabled: e.WORKER_AUTOSCALE,
+        min: e.WORKER_MIN_CONCURRENCY,
+        max: e.WORKER_MAX_CONCURRENCY,
+        intervalMs: e.WORKER_AUTOSCALE_INTERVAL_MS,
+      },
+      drainTimeoutMs: e.WORKER_DRAIN_TIMEOUT_MS,
+    },
+    admin: { enabled: e.ADMIN_ENABLED ?? !production, token: e.ADMIN_TOKEN ?? DEV_ADMIN_TOKEN },
   });
 }
 

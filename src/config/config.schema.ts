@@ -8,6 +8,10 @@ const postgresUrl = z
   .string()
   .url()
   .refine((v) => /^postgres(ql)?:\/\//.test(v), 'must be a postgres:// URL');
+const origin = z
+  .string()
+  .url()
+  .refine((v) => new URL(v).origin === v, 'must be an origin: scheme://host[:port], no path or trailing slash');
 const redisUrl = z
   .string()
   .url()
@@ -20,6 +24,8 @@ const csv = (item: z.ZodType<string, string>) =>
 
 // A placeholder, not a secret: the stack and the tests pass a random SESSION_SECRET, and production refuses this one.
 export const DEV_SESSION_SECRET = 'insecure-local-development-session-secret';
+// The same for the admin surfaces (queue dashboard, job retry): production refuses it when they are enabled.
+export const DEV_ADMIN_TOKEN = 'insecure-local-development-admin-token';
 
 /** Every environment variable the programs read, with its local default. Names are the env names. */
 export const envSchema = z
@@ -47,6 +53,8 @@ export const envSchema = z
     HTTP_BODY_LIMIT_BYTES: int(1024, 50 * 1024 * 1024).default(256 * 1024),
     HTTP_KEEP_ALIVE_TIMEOUT_MS: int(1000, 600_000).default(65_000),
     TRUST_PROXY: z.string().min(1).default('127.0.0.1,::1'),
+    // Browser origins (besides the API's own) allowed to make credentialed cross-origin requests.
+    CORS_ORIGINS: csv(origin).default([]),
     // /static/* and the Swagger UI assets: long-lived and public, so the gateway's edge cache keeps them.
     STATIC_MAX_AGE_SECONDS: int(0, 365 * 24 * 3600).default(24 * 3600),
     DEBUG_HEADERS: bool.optional(),
@@ -57,12 +65,52 @@ export const envSchema = z
     SHUTDOWN_DRAIN_DELAY_MS: int(0, 120_000).default(3000),
     SHUTDOWN_TIMEOUT_MS: int(100, 300_000).default(30_000),
 
+    RATE_LIMIT_ENABLED: bool.default(true),
+    RATE_LIMIT_WINDOW_MS: int(1000, 3_600_000).default(60_000),
+    RATE_LIMIT_MAX: int(1, 1_000_000).default(600),
+    RATE_LIMIT_AUTH_WINDOW_MS: int(1000, 86_400_000).default(15 * 60_000),
+    RATE_LIMIT_AUTH_IP_MAX: int(1, 1_000_000).default(30),
+    RATE_LIMIT_AUTH_ACCOUNT_MAX: int(1, 1_000_000).default(10),
+
     PASSWORD_HASH_MEMORY_KIB: int(8 * 1024, 1024 * 1024).default(19 * 1024),
     PASSWORD_HASH_ITERATIONS: int(1, 10).default(2),
+
+    // Queues may live on their own Redis (noeviction), apart from a cache Redis that evicts.
+    QUEUE_REDIS_URL: redisUrl.optional(),
+    JOB_ATTEMPTS: int(1, 100).default(5),
+    JOB_BACKOFF_MS: int(10, 3_600_000).default(2000),
+    JOB_KEEP_COMPLETED_SECONDS: int(0, 30 * 24 * 3600).default(3600),
+    JOB_KEEP_COMPLETED_COUNT: int(0, 10_000_000).default(10_000),
+    JOB_KEEP_FAILED_SECONDS: int(60, 365 * 24 * 3600).default(14 * 24 * 3600),
+    OUTBOX_RELAY_ENABLED: bool.default(true),
+    OUTBOX_POLL_INTERVAL_MS: int(10, 60_000).default(1000),
+    OUTBOX_BATCH_SIZE: int(1, 1000).default(100),
+    OUTBOX_MAX_BACKOFF_MS: int(10, 300_000).default(10_000),
+
+    WORKER_HTTP_PORT: port.default(3100),
+    WORKER_CONCURRENCY: int(1, 1000).default(8),
+    WORKER_AUTOSCALE: bool.default(false),
+    WORKER_MIN_CONCURRENCY: int(1, 1000).default(1),
+    WORKER_MAX_CONCURRENCY: int(1, 1000).default(32),
+    WORKER_AUTOSCALE_INTERVAL_MS: int(100, 600_000).default(2000),
+    WORKER_DRAIN_TIMEOUT_MS: int(0, 600_000).default(20_000),
+    QUEUE_LOCK_DURATION_MS: int(500, 3_600_000).default(30_000),
+    QUEUE_STALLED_INTERVAL_MS: int(100, 3_600_000).default(30_000),
+    QUEUE_MAX_STALLED_COUNT: int(0, 100).default(2),
+
+    ADMIN_ENABLED: bool.optional(),
+    ADMIN_TOKEN: z.string().min(32, 'must be at least 32 characters').optional(),
   })
   .superRefine((env, ctx) => {
-    if (env.NODE_ENV === 'production' && env.SESSION_SECRET === DEV_SESSION_SECRET) {
+    const production = env.NODE_ENV === 'production';
+    if (production && env.SESSION_SECRET === DEV_SESSION_SECRET) {
       ctx.addIssue({ code: 'custom', path: ['SESSION_SECRET'], message: 'must be set in production' });
+    }
+    if (production && env.ADMIN_ENABLED && (env.ADMIN_TOKEN === undefined || env.ADMIN_TOKEN === DEV_ADMIN_TOKEN)) {
+      ctx.addIssue({ code: 'custom', path: ['ADMIN_TOKEN'], message: 'must be set in production when ADMIN_ENABLED is true' });
+    }
+    if (env.WORKER_MIN_CONCURRENCY > env.WORKER_MAX_CONCURRENCY) {
+      ctx.addIssue({ code: 'custom', path: ['WORKER_MIN_CONCURRENCY'], message: 'must not exceed WORKER_MAX_CONCURRENCY' });
     }
   });
 

@@ -35,7 +35,7 @@ describe('articles CRUD (real API process and PostgreSQL)', () => {
       body: '# Hello\n\nworld',
       author: { id: authorId, name: 'Author' },
       revision: 1,
-      render: { status: 'pending', html: null, readingTimeMinutes: null, error: null },
+      render: { status: 'pending', html: null, readingTimeMinutes: null, error: null, jobId: expect.stringMatching(/^[0-9a-f-]{36}$/) },
       createdAt: expect.any(String),
       updatedAt: expect.any(String),
     });

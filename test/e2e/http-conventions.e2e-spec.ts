@@ -56,13 +56,16 @@ describe('HTTP conventions of an API instance (real process)', () => {
     expect(routes.sort()).toEqual(
       [
         'DELETE /articles/{id}',
+        'GET /admin/jobs/failed',
         'GET /articles',
         'GET /articles/{id}',
         'GET /auth/me',
+        'GET /jobs/{id}',
         'GET /health/live',
         'GET /health/ready',
         'GET /metrics',
         'PATCH /articles/{id}',
+        'POST /admin/jobs/{id}/retry',
         'POST /articles',
         'POST /auth/login',
         'POST /auth/logout',
@@ -75,6 +78,9 @@ describe('HTTP conventions of an API instance (real process)', () => {
       expect(doc.paths[path][op].security).toEqual([{ session: [] }]);
       expect(doc.paths[path][op].responses['401'].content['application/json'].schema.$ref).toBe('#/components/schemas/ApiErrorDto');
     }
+    // Admin routes declare the bearer token.
+    expect(doc.components.securitySchemes.admin).toMatchObject({ type: 'http', scheme: 'bearer' });
+    expect(doc.paths['/admin/jobs/{id}/retry'].post.security).toEqual([{ admin: [] }]);
     expect(doc.components.schemas.SignupDto.properties.email.example).toBe('ada@example.com');
     expect(doc.components.schemas.ApiErrorDto.required.sort()).toEqual(['error', 'message', 'statusCode']);
   });

@@ -4,8 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { REPO_ROOT } from '../../tools/stack/node-programs';
-import { freePort, sleep, waitForPort } from '../../tools/stack/ports';
+import { canBind, freePort, sleep } from '../../tools/stack/ports';
 import { PASSWORD, uniqueEmail } from '../support/accounts';
+import { eventually } from '../support/eventually';
 import { HttpClient } from '../support/http-client';
 
 const run = promisify(execFile);
@@ -16,8 +17,7 @@ const CLI = join(REPO_ROOT, 'tools', 'stack', 'cli.ts');
 async function freePair(): Promise<number> {
   for (;;) {
     const p = await freePort();
-    const nextInUse = await waitForPort(p + 1, 0).then(() => true, () => false);
-    if (p < 65000 && !nextInUse) return p;
+    if (await canBind(p + 1)) return p;
   }
 }
 
@@ -26,18 +26,18 @@ describe('npm run stack (the local stack runner, as a user runs it)', () => {
   const env = { ...process.env, STACK_DIR: dir };
   let stack: ChildProcess;
   let output = '';
-  let ports: { pg: number; api: number; redis: number; gateway: number };
+  let ports: { pg: number; api: number; redis: number; worker: number; gateway: number };
 
   const ctl = async (...args: string[]) => (await run(TSX, [CLI, ...args], { env, cwd: REPO_ROOT })).stdout;
   const statusRow = async (name: string) => (await ctl('status')).split('\n').find((l) => l.trim().startsWith(`${name} `)) ?? '';
   const pidOf = (row: string) => Number(row.trim().split(/\s+/)[1]);
 
   beforeAll(async () => {
-    ports = { pg: await freePair(), api: await freePair(), redis: await freePort(), gateway: await freePort() };
+    ports = { pg: await freePair(), api: await freePair(), redis: await freePort(), worker: await freePort(), gateway: await freePort() };
     const args = [
       CLI,
       ...['--apis', '2', '--replicas', '1', '--pg-port', `${ports.pg}`, '--api-port', `${ports.api}`],
-      ...['--redis-port', `${ports.redis}`, '--gateway-port', `${ports.gateway}`],
+      ...['--redis-port', `${ports.redis}`, '--worker-port', `${ports.worker}`, '--gateway-port', `${ports.gateway}`],
     ];
     stack = spawn(TSX, args, { env, cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     stack.stdout!.on('data', (d: Buffer) => (output += d.toString()));
@@ -65,6 +65,7 @@ describe('npm run stack (the local stack runner, as a user runs it)', () => {
       ['redis', 'up'],
       ['api-1', 'ok'],
       ['api-2', 'ok'],
+      ['worker-1', 'ok'],
       ['gateway', 'ok'],
     ]) {
       expect(output).toMatch(new RegExp(`\\n\\s+${name}\\s+\\d+\\s+\\S+\\s+running\\s+${health.replace(/[()]/g, '\\$&')}\\n`));
@@ -93,6 +94,8 @@ describe('npm run stack (the local stack runner, as a user runs it)', () => {
     const read = await user.get(`/articles/${created.body.id}`);
     expect(read.status).toBe(200);
     expect(read.headers.get('x-served-by')).toBe('api-2');
+    // The stack's worker renders it.
+    await eventually(() => user.get(`/articles/${created.body.id}`), (r) => r.body.render.status === 'done');
   });
 
   it('stops a process on request, leaves it down, and starts it again', async () => {
@@ -122,6 +125,12 @@ describe('npm run stack (the local stack runner, as a user runs it)', () => {
   it('answers an unknown name or command with an error and a non-zero exit', async () => {
     await expect(ctl('stop', 'api-9')).rejects.toMatchObject({ stdout: expect.stringContaining('no process named "api-9"') });
     await expect(ctl('explode')).rejects.toMatchObject({ stdout: expect.stringContaining('unknown command') });
+  });
+
+  it('rejects a bad --workers value before starting anything', async () => {
+    await expect(run(TSX, [CLI, '--workers', 'lots'], { env, cwd: REPO_ROOT })).rejects.toMatchObject({
+      stderr: expect.stringContaining('--workers must be an integer from 0 to 20, got "lots"'),
+    });
   });
 
   it('stops every process it started on SIGTERM', async () => {

@@ -14,6 +14,9 @@ export interface StackOptions {
   readonly apiPort: number;
   /** The gateway, the stack's one public entry, in front of every API instance. */
   readonly gatewayPort: number;
+  /** Queue workers (node dist/worker.js); each serves health and metrics on workerPort + i. */
+  readonly workers: number;
+  readonly workerPort: number;
   readonly replicas: number;
   readonly pgPort: number;
   readonly redisPort: number;
@@ -25,6 +28,8 @@ export class LocalStack {
   readonly members = new Map<string, StackMember>();
   private cluster?: PostgresCluster;
   private readonly sessionSecret = randomBytes(32).toString('base64url');
+  /** Per run, like the session secret; printed by the runner for the queue dashboard. */
+  readonly adminToken = randomBytes(32).toString('base64url');
 
   constructor(readonly options: StackOptions) {}
 
@@ -60,6 +65,14 @@ export class LocalStack {
     for (const api of apis) this.add(api);
     await Promise.all(apis.map((api) => api.start()));
     this.savePids();
+
+    if (this.options.workers > 0) {
+      log(`starting ${this.options.workers} queue worker(s)...`);
+      const workers = Array.from({ length: this.options.workers }, (_, i) => this.workerMember(i + 1));
+      for (const worker of workers) this.add(worker);
+      await Promise.all(workers.map((worker) => worker.start()));
+      this.savePids();
+    }
 
     log('starting the gateway in front of them...');
     const gateway = this.gatewayMember(apis);
@@ -121,13 +134,13 @@ export class LocalStack {
   }
 
   /** Where the gateway's admin token is written (mode 0600), for `curl -H "authorization: Bearer $(cat ...)"`. */
-  get adminTokenFile(): string {
+  get gatewayAdminTokenFile(): string {
     return join(this.options.root, 'gateway-admin-token');
   }
 
   private gatewayMember(apis: readonly StackMember[]): StackMember {
     const token = randomBytes(24).toString('base64url');
-    writeFileSync(this.adminTokenFile, `${token}\n`, { mode: 0o600 });
+    writeFileSync(this.gatewayAdminTokenFile, `${token}\n`, { mode: 0o600 });
     const env: NodeJS.ProcessEnv = {
       ...process.env,
       NODE_ENV: process.env.NODE_ENV ?? 'development',
@@ -140,6 +153,14 @@ export class LocalStack {
     return httpMember('gateway', proc, this.options.gatewayPort, ['/_gateway/health'], '/_gateway/health');
   }
 
+  private workerMember(index: number): StackMember {
+    const name = `worker-${index}`;
+    const port = this.options.workerPort + index - 1;
+    const env = { ...this.sharedEnv(), HOST: '127.0.0.1', WORKER_HTTP_PORT: String(port), INSTANCE_ID: name };
+    const proc = nodeProgram({ name, script: 'worker.js', env, logFile: join(this.logDir, `${name}.log`) });
+    return httpMember('worker', proc, port);
+  }
+
   /** What every program of the stack gets: the same config variables a real deployment sets. */
   sharedEnv(): NodeJS.ProcessEnv {
     const cluster = this.cluster!;
@@ -150,6 +171,7 @@ export class LocalStack {
       DB_REPLICAS: cluster.replicas.map((r) => r.url()).join(','),
       REDIS_URL: `redis://127.0.0.1:${this.options.redisPort}`,
       SESSION_SECRET: this.sessionSecret,
+      ADMIN_TOKEN: this.adminToken,
     };
   }
 
@@ -158,13 +180,14 @@ export class LocalStack {
   }
 
   private allPorts(): number[] {
-    const { apis, apiPort, replicas, pgPort, redisPort, gatewayPort } = this.options;
+    const { apis, apiPort, replicas, pgPort, redisPort, gatewayPort, workers, workerPort } = this.options;
     return [
       gatewayPort,
       pgPort,
       ...Array.from({ length: replicas }, (_, i) => pgPort + 1 + i),
       redisPort,
       ...Array.from({ length: apis }, (_, i) => apiPort + i),
+      ...Array.from({ length: workers }, (_, i) => workerPort + i),
     ];
   }
 

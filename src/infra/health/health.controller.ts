@@ -2,6 +2,7 @@ import { Controller, Get, HttpStatus, Res, ServiceUnavailableException } from '@
 import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { HealthCheckService, type HealthCheckResult } from '@nestjs/terminus';
 import type { FastifyReply } from 'fastify';
+import { OperationalEndpoint } from '../observability';
 import { DrainState } from './drain-state';
 import { ReadinessRegistry } from './readiness.registry';
 
@@ -10,6 +11,7 @@ type Readiness =
   | { statusCode: 503; error: 'Service Unavailable'; message: string; status: 'error' | 'draining'; details: HealthCheckResult['details'] };
 
 @ApiTags('health')
+@OperationalEndpoint()
 @Controller('health')
 export class HealthController {
   constructor(

@@ -1,6 +1,7 @@
 import helmet from '@fastify/helmet';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { AppConfig } from '../../config';
+import { registerCrossSiteRequestGuard } from './cross-site-requests';
 import { HttpExceptionFilter } from './http-exception.filter';
 import { registerResponseHeaders } from './http-hooks';
 import { registerStaticAssets } from './static-assets';
@@ -13,6 +14,16 @@ export async function configureHttp(app: NestFastifyApplication, config: AppConf
   registerResponseHeaders(fastify, config);
   // JSON is the only body this API reads; anything else is a 415, not a string handed to validation.
   fastify.removeContentTypeParser('text/plain');
+  registerCrossSiteRequestGuard(fastify, config);
+  // Credentialed CORS only for configured origins; with none configured, no CORS headers at all.
+  app.enableCors({
+    origin: config.http.corsOrigins.length ? [...config.http.corsOrigins] : false,
+    credentials: true,
+    methods: ['GET', 'HEAD', 'POST', 'PATCH', 'DELETE'],
+    allowedHeaders: ['content-type', 'x-request-id'],
+    exposedHeaders: ['x-request-id', 'retry-after'],
+    maxAge: 600,
+  });
   await app.register(helmet, {
     contentSecurityPolicy: {
       directives: {

@@ -4,4 +4,8 @@ export { ApiErrorDto } from './api-error.dto';
 export { SESSION_SECURITY } from './swagger';
 export { SERVED_BY_HEADER } from './http-hooks';
 export { REQUEST_ID_HEADER } from './request-id';
+export { AdminGuard, AdminOnly } from './admin.guard';
+export { ADMIN_CHALLENGE, ADMIN_SECURITY, isAdminAuthorized } from './admin-credentials';
+export { toApiError } from './http-error';
+export { RequestId } from './request-id.decorator';
 export { registerCachePolicy } from './cache-headers';

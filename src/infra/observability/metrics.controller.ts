@@ -3,8 +3,10 @@ import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagg
 import type { FastifyReply } from 'fastify';
 import type { Registry } from 'prom-client';
 import { InjectMetrics } from './metrics';
+import { OperationalEndpoint } from './operational-endpoint.decorator';
 
 @ApiTags('observability')
+@OperationalEndpoint()
 @Controller('metrics')
 export class MetricsController {
   constructor(@InjectMetrics() private readonly registry: Registry) {}

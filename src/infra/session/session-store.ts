@@ -5,6 +5,9 @@ import type { RedisClient } from '../redis';
 
 type Callback = (err?: unknown) => void;
 
+/** Redis key of a session: `sess:<id>`. */
+export const SESSION_KEY_PREFIX = 'sess:';
+
 /**
  * The connect-redis store, with Redis failures surfaced as 503s: a signed-in user hitting a
  * Redis outage gets "try again", never a 500 or a silent sign-out.
@@ -13,7 +16,7 @@ export class RedisSessionStore {
   private readonly store: RedisStore;
 
   constructor(client: RedisClient, ttlSeconds: number) {
-    this.store = new RedisStore({ client, prefix: 'sess:', ttl: ttlSeconds });
+    this.store = new RedisStore({ client, prefix: SESSION_KEY_PREFIX, ttl: ttlSeconds });
   }
 
   get(sid: string, cb: (err: unknown, session?: Session | null) => void): void {
@@ -29,6 +32,6 @@ export class RedisSessionStore {
   }
 }
 
-function unavailable(cause: unknown): ServiceUnavailableException {
+export function unavailable(cause: unknown): ServiceUnavailableException {
   return new ServiceUnavailableException('The session store is unavailable; try again shortly', { cause });
 }

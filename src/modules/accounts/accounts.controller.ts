@@ -11,8 +11,11 @@ import {
 } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiErrorDto } from '../../infra/http';
+import { StrictRateLimit } from '../../infra/rate-limit';
 import { Authenticated, CurrentUser, SessionManager, type SessionUser } from '../../infra/session';
 import { AccountsService } from './accounts.service';
+import { normalizeEmail } from './dto/account-fields';
+import { ChangePasswordDto } from './dto/change-password.dto';
 import { LoginDto } from './dto/login.dto';
 import { SignupDto } from './dto/signup.dto';
 import { UserDto } from './dto/user.dto';
@@ -26,6 +29,7 @@ export class AccountsController {
   ) {}
 
   @Post('signup')
+  @StrictRateLimit({ account: (req) => normalizeEmail(bodyField(req, 'email')) })
   @ApiOperation({ summary: 'Create an account (does not sign in)' })
   @ApiCreatedResponse({ type: UserDto })
   @ApiBadRequestResponse({ type: ApiErrorDto, description: 'Invalid input; the message names the field' })
@@ -36,6 +40,7 @@ export class AccountsController {
 
   @Post('login')
   @HttpCode(HttpStatus.OK)
+  @StrictRateLimit({ account: (req) => normalizeEmail(bodyField(req, 'email')) })
   @ApiOperation({ summary: 'Sign in; sets an HttpOnly session cookie' })
   @ApiOkResponse({ type: UserDto, headers: { 'Set-Cookie': { description: 'The session cookie', schema: { type: 'string' } } } })
   @ApiBadRequestResponse({ type: ApiErrorDto })
@@ -55,6 +60,31 @@ export class AccountsController {
     await this.sessions.signOut(request, reply);
   }
 
+  @Post('logout-all')
+  @Authenticated()
+  @HttpCode(HttpStatus.NO_CONTENT)
+  @ApiOperation({ summary: 'Sign out everywhere: destroys every session of this user, on every device' })
+  @ApiNoContentResponse({ description: 'All sessions ended' })
+  async logoutEverywhere(
+    @CurrentUser() user: SessionUser,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<void> {
+    await this.sessions.signOutEverywhere(request, reply, user.id);
+  }
+
+  @Post('password')
+  @Authenticated()
+  @HttpCode(HttpStatus.NO_CONTENT)
+  @StrictRateLimit({ account: (req) => req.session?.userId })
+  @ApiOperation({ summary: 'Change the password; every other session ends, this one continues under a new id' })
+  @ApiNoContentResponse({ description: 'Changed; a new session cookie is set' })
+  @ApiBadRequestResponse({ type: ApiErrorDto, description: 'currentPassword is wrong, or newPassword is unacceptable' })
+  async changePassword(@CurrentUser() user: SessionUser, @Body() dto: ChangePasswordDto, @Req() request: FastifyRequest): Promise<void> {
+    await this.accounts.changePassword(user.id, dto);
+    await this.sessions.renewAfterCredentialChange(request, user.id);
+  }
+
   @Get('me')
   @Authenticated()
   @ApiOperation({ summary: 'The signed-in user' })
@@ -72,4 +102,10 @@ export class AccountsController {
     }
     return UserDto.from(user);
   }
+}
+
+/** A raw body field, before validation (the rate limit runs as a guard, ahead of the pipes). */
+function bodyField(request: FastifyRequest, name: string): unknown {
+  const body = request.body;
+  return body && typeof body === 'object' ? (body as Record<string, unknown>)[name] : undefined;
 }

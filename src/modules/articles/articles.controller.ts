@@ -23,7 +23,7 @@ import {
   ApiParam,
   ApiTags,
 } from '@nestjs/swagger';
-import { ApiErrorDto } from '../../infra/http';
+import { ApiErrorDto, RequestId } from '../../infra/http';
 import { Authenticated, CurrentUser, type SessionUser } from '../../infra/session';
 import { ArticlesService } from './articles.service';
 import { ArticleDto, ArticlePageDto, ArticleSummaryDto } from './dto/article.dto';
@@ -44,8 +44,8 @@ export class ArticlesController {
   @Authenticated()
   @ApiOperation({ summary: 'Write an article; it is rendered to HTML in the background' })
   @ApiCreatedResponse({ type: ArticleDto })
-  async create(@CurrentUser() user: SessionUser, @Body() dto: CreateArticleDto): Promise<ArticleDto> {
-    return ArticleDto.from(await this.articles.create(user.id, dto));
+  async create(@CurrentUser() user: SessionUser, @Body() dto: CreateArticleDto, @RequestId() requestId: string): Promise<ArticleDto> {
+    return ArticleDto.from(await this.articles.create(user.id, dto, { requestId }));
   }
 
   @Get()
@@ -72,8 +72,13 @@ export class ArticlesController {
   @ApiOkResponse({ type: ArticleDto })
   @ApiForbiddenResponse({ type: ApiErrorDto, description: 'Not the author' })
   @ApiNotFoundResponse({ type: ApiErrorDto })
-  async update(@ArticleId() id: string, @CurrentUser() user: SessionUser, @Body() dto: UpdateArticleDto): Promise<ArticleDto> {
-    return ArticleDto.from(await this.articles.update(id, user.id, dto));
+  async update(
+    @ArticleId() id: string,
+    @CurrentUser() user: SessionUser,
+    @Body() dto: UpdateArticleDto,
+    @RequestId() requestId: string,
+  ): Promise<ArticleDto> {
+    return ArticleDto.from(await this.articles.update(id, user.id, dto, { requestId }));
   }
 
   @Delete(':id')

@@ -1,11 +1,18 @@
 import { BadRequestException, ForbiddenException, Injectable, NotFoundException } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, type EntityManager, Repository } from 'typeorm';
+import { OutboxWriter } from '../../infra/queue';
+import { renderJob } from '../rendering';
 import { decodeCursor, encodeCursor, InvalidCursorError, type ArticleCursor } from './article-cursor';
 import type { CreateArticleDto } from './dto/create-article.dto';
 import { DEFAULT_PAGE_SIZE } from './dto/list-articles.query';
 import type { UpdateArticleDto } from './dto/update-article.dto';
 import { ArticleEntity } from './entities/article.entity';
+
+/** Where a write came from, carried into the jobs it causes. */
+export interface WriteContext {
+  readonly requestId?: string;
+}
 
 export interface ArticlePage {
   readonly items: ArticleEntity[];
@@ -17,11 +24,13 @@ export class ArticlesService {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     @InjectRepository(ArticleEntity) private readonly articles: Repository<ArticleEntity>,
+    private readonly outbox: OutboxWriter,
   ) {}
 
-  create(authorId: string, { title, body }: CreateArticleDto): Promise<ArticleEntity> {
+  create(authorId: string, { title, body }: CreateArticleDto, context: WriteContext = {}): Promise<ArticleEntity> {
     return this.dataSource.transaction(async (em) => {
-      const { id } = await em.save(em.create(ArticleEntity, { authorId, title, body }));
+      const { id, revision } = await em.save(em.create(ArticleEntity, { authorId, title, body }));
+      await this.requestRender(em, id, revision, context);
       return this.loadWithAuthor(em, id);
     });
   }
@@ -49,12 +58,13 @@ export class ArticlesService {
     return article;
   }
 
-  update(id: string, userId: string, { title, body }: UpdateArticleDto): Promise<ArticleEntity> {
+  update(id: string, userId: string, { title, body }: UpdateArticleDto, context: WriteContext = {}): Promise<ArticleEntity> {
     if (title === undefined && body === undefined) throw new BadRequestException('send title, body, or both');
     return this.dataSource.transaction(async (em) => {
       const article = await this.lockOwned(em, id, userId);
       if (title !== undefined) article.title = title;
-      if (body !== undefined && body !== article.body) {
+      const bodyChanged = body !== undefined && body !== article.body;
+      if (bodyChanged) {
         article.body = body;
         article.revision += 1;
         article.renderStatus = 'pending';
@@ -63,6 +73,7 @@ export class ArticlesService {
         article.renderError = null;
       }
       await em.save(article);
+      if (bodyChanged) await this.requestRender(em, id, article.revision, context);
       return this.loadWithAuthor(em, id);
     });
   }
@@ -72,6 +83,12 @@ export class ArticlesService {
       await this.lockOwned(em, id, userId);
       await em.delete(ArticleEntity, { id });
     });
+  }
+
+  /** The render job commits with the write that needs it (transactional outbox): no write without its job, no job without its write. */
+  private async requestRender(em: EntityManager, articleId: string, revision: number, { requestId }: WriteContext): Promise<void> {
+    const jobId = await this.outbox.enqueue(em, renderJob({ articleId, revision, requestId }));
+    await em.update(ArticleEntity, { id: articleId }, { renderJobId: jobId });
   }
 
   /** Row lock first, then the ownership check: a concurrent edit cannot slip between the check and the write. */

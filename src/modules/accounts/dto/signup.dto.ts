@@ -1,10 +1,10 @@
-import { DisplayNameField, EmailField, PASSWORD_MIN_LENGTH, PasswordField } from './account-fields';
+import { DisplayNameField, EmailField, NewPasswordField } from './account-fields';
 
 export class SignupDto {
   @EmailField()
   email: string;
 
-  @PasswordField(PASSWORD_MIN_LENGTH)
+  @NewPasswordField()
   password: string;
 
   @DisplayNameField()

@@ -24,6 +24,9 @@ export class RenderDto extends RenderSummaryDto {
 
   @ApiProperty({ type: String, nullable: true, description: 'Why rendering failed' })
   error: string | null;
+
+  @ApiProperty({ type: String, format: 'uuid', nullable: true, description: 'The render job of the current revision: GET /jobs/{jobId}' })
+  jobId: string | null;
 }
 
 export class ArticleSummaryDto {
@@ -89,7 +92,7 @@ export class ArticleDto {
       body: a.body,
       author: authorOf(a),
       revision: a.revision,
-      render: { status: a.renderStatus, readingTimeMinutes: a.readingTimeMinutes, html: a.renderedHtml, error: a.renderError },
+      render: { status: a.renderStatus, readingTimeMinutes: a.readingTimeMinutes, html: a.renderedHtml, error: a.renderError, jobId: a.renderJobId },
       createdAt: a.createdAt.toISOString(),
       updatedAt: a.updatedAt.toISOString(),
     };

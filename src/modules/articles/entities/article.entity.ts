@@ -44,6 +44,10 @@ export class ArticleEntity {
   @Column({ name: 'rendered_at', type: 'timestamptz', precision: 3, nullable: true })
   renderedAt: Date | null;
 
+  /** The job that renders the current revision (GET /jobs/:id). */
+  @Column({ name: 'render_job_id', type: 'uuid', nullable: true })
+  renderJobId: string | null;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz', precision: 3 })
   createdAt: Date;
 

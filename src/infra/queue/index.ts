@@ -1,0 +1,12 @@
+export { QueueModule } from './queue.module';
+export { RENDER_QUEUE, QUEUE_NAMES, type QueueName } from './queue-names';
+export type { JobEnvelope } from './job-payload';
+export type { OutboxMessage } from './outbox/outbox-message';
+export { OutboxWriter } from './outbox/outbox-writer';
+export { QueueConsumers } from './consumer/queue-consumers';
+export { type JobContext, type JobHandler, untilAborted } from './consumer/job-handler';
+export { QueueConsumer, type QueueConsumerOptions, SHUTDOWN_REASON } from './consumer/queue-consumer';
+export { ConsumerMetrics } from './consumer/consumer.metrics';
+export { consumerConnection, producerConnection, defaultJobOptions } from './queue-connection';
+export { registerQueueDashboard, DASHBOARD_PATH } from './api/queue-dashboard';
+export { installWorkerShutdown } from './worker/worker-shutdown';

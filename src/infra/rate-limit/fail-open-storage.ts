@@ -1,0 +1,35 @@
+import { Logger, type OnModuleDestroy } from '@nestjs/common';
+import type { ThrottlerStorage } from '@nestjs/throttler';
+import type { ThrottlerStorageRecord } from '@nestjs/throttler/dist/throttler-storage-record.interface';
+
+/**
+ * Rate limits fail open: while Redis is down every request is let through (and counted in
+ * rate_limit_storage_errors_total), because refusing all traffic would turn a Redis outage into a full
+ * outage. Credential endpoints keep argon2's cost as their floor.
+ */
+export class FailOpenThrottlerStorage implements ThrottlerStorage, OnModuleDestroy {
+  private readonly logger = new Logger('RateLimit');
+  private lastLogged = 0;
+
+  constructor(
+    private readonly inner: ThrottlerStorage & Partial<OnModuleDestroy>,
+    private readonly onError: () => void,
+  ) {}
+
+  async increment(key: string, ttl: number, limit: number, blockDuration: number, name: string): Promise<ThrottlerStorageRecord> {
+    try {
+      return await this.inner.increment(key, ttl, limit, blockDuration, name);
+    } catch (err) {
+      this.onError();
+      if (Date.now() - this.lastLogged > 10_000) {
+        this.lastLogged = Date.now();
+        this.logger.warn(`rate-limit storage unavailable, letting requests through: ${(err as Error).message}`);
+      }
+      return { totalHits: 0, timeToExpire: Math.ceil(ttl / 1000), isBlocked: false, timeToBlockExpire: 0 };
+    }
+  }
+
+  onModuleDestroy(): void {
+    this.inner.onModuleDestroy?.();
+  }
+}

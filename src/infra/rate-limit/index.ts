@@ -1,0 +1,2 @@
+export { RateLimitModule } from './rate-limit.module';
+export { StrictRateLimit } from './strict-rate-limit.decorator';

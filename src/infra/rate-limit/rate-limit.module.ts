@@ -1,0 +1,59 @@
+import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis';
+import { type DynamicModule, Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { type ThrottlerModuleOptions, ThrottlerModule } from '@nestjs/throttler';
+import { createHash } from 'node:crypto';
+import { Counter, type Registry } from 'prom-client';
+import { APP_CONFIG, type AppConfig } from '../../config';
+import { METRICS_REGISTRY } from '../observability';
+import { FailOpenThrottlerStorage } from './fail-open-storage';
+import { RateLimitGuard } from './rate-limit.guard';
+import { strictRateLimitOf } from './strict-rate-limit.decorator';
+
+/**
+ * Limits held in Redis, so they hold across every API instance. The client IP is Fastify's
+ * trustProxy-aware request.ip: X-Forwarded-For counts only when the gateway sent it.
+ */
+@Module({})
+export class RateLimitModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    if (!config.rateLimit.enabled) return { module: RateLimitModule };
+    return {
+      module: RateLimitModule,
+      imports: [ThrottlerModule.forRootAsync({ inject: [APP_CONFIG, METRICS_REGISTRY], useFactory: throttlerOptions })],
+      providers: [{ provide: APP_GUARD, useClass: RateLimitGuard }],
+    };
+  }
+}
+
+function throttlerOptions(config: AppConfig, registry: Registry): ThrottlerModuleOptions {
+  const { windowMs, max, authWindowMs, authIpMax, authAccountMax } = config.rateLimit;
+  const storageErrors = new Counter({
+    name: 'rate_limit_storage_errors_total',
+    help: 'Rate-limit checks let through because Redis was unavailable',
+    registers: [registry],
+  });
+  // A URL, not a shared client: the storage closes what it opens. Fail fast rather than queue while Redis is down.
+  const redis = new ThrottlerStorageRedisService(config.redis.url, {
+    enableOfflineQueue: false,
+    commandTimeout: config.redis.commandTimeoutMs,
+    maxRetriesPerRequest: 1,
+    connectionName: `${config.instanceId}:rate-limit`,
+  });
+  return {
+    storage: new FailOpenThrottlerStorage(redis, () => storageErrors.inc()),
+    // One bucket per (limit, client) across all routes; the default would give each route its own budget.
+    generateKey: (_context, tracker, name) => createHash('sha256').update(`${name}:${tracker}`).digest('hex'),
+    throttlers: [
+      { name: 'default', ttl: windowMs, limit: max },
+      { name: 'auth-ip', ttl: authWindowMs, limit: authIpMax, skipIf: (ctx) => !strictRateLimitOf(ctx) },
+      {
+        name: 'auth-account',
+        ttl: authWindowMs,
+        limit: authAccountMax,
+        skipIf: (ctx) => !strictRateLimitOf(ctx)?.account,
+        getTracker: (req, ctx) => `account:${strictRateLimitOf(ctx)?.account?.(req as never) ?? `ip:${(req as { ip: string }).ip}`}`,
+      },
+    ],
+  };
+}

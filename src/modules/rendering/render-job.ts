@@ -1,0 +1,27 @@
+import { z } from 'zod';
+import { type JobEnvelope, type OutboxMessage, RENDER_QUEUE } from '../../infra/queue';
+
+export const RENDER_JOB = 'render';
+
+/** Render the body of `articleId` as it was at `revision`; a job for an older revision is a no-op. */
+export interface RenderJobData extends JobEnvelope {
+  readonly articleId: string;
+  readonly revision: number;
+}
+
+const schema = z.object({
+  articleId: z.uuid(),
+  revision: z.number().int().positive(),
+  requestId: z.string().max(128).optional(),
+  minLsn: z.string().max(32).optional(),
+});
+
+export function renderJob(data: RenderJobData): OutboxMessage<RenderJobData> {
+  return { queue: RENDER_QUEUE, name: RENDER_JOB, data };
+}
+
+export function parseRenderJob(data: unknown): RenderJobData {
+  const parsed = schema.safeParse(data);
+  if (!parsed.success) throw new Error(parsed.error.issues.map((i) => `${i.path.join('.') || 'payload'}: ${i.message}`).join('; '));
+  return parsed.data;
+}
