@@ -4,6 +4,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { ConfigError, loadConfig } from './config';
+import { registerDatabaseRequestContext } from './infra/database';
 import { installGracefulShutdown } from './infra/health';
 import { configureHttp, createFastifyAdapter, registerCachePolicy } from './infra/http';
 import { instrumentHttp, METRICS_REGISTRY } from './infra/observability';
@@ -24,6 +25,12 @@ async function bootstrap(): Promise<void> {
   await configureHttp(app, config);
   await registerSessions(app, config);
   await registerQueueDashboard(app, config);
+  registerDatabaseRequestContext(app, {
+    // Only signed-in sessions are stored (saveUninitialized is off), so only they carry read-your-writes.
+    sessionIdOf: (request) => (request.session?.userId ? request.session.sessionId : undefined),
+    debugHeaders: config.http.debugHeaders,
+    readYourWritesTtlSeconds: config.db.readYourWritesTtlSeconds,
+  });
   registerCachePolicy(app.getHttpAdapter().getInstance(), config);
   await app.listen({ host: config.http.host, port: config.http.port });
   logger.log(`API instance ${config.instanceId} listening on http://${config.http.host}:${config.http.port}`);

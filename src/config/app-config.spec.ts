@@ -6,8 +6,8 @@ describe('loadConfig', () => {
     const c = loadConfig({});
     expect(c.env).toBe('development');
     expect(c.http).toMatchObject({ host: '127.0.0.1', port: 3000, debugHeaders: true });
-    expect(c.db.primaryUrl).toBe('postgres://postgres@127.0.0.1:54320/app');
-    expect(c.db.replicaUrls).toEqual([]);
+    expect(c.db.nodes).toEqual([{ name: 'primary', url: 'postgres://postgres@127.0.0.1:54320/app' }]);
+    expect(c.db).toMatchObject({ nodesFile: undefined, monitorIntervalMs: 1000, readStrategy: 'least-busy', readYourWritesTtlSeconds: 60 });
     expect(c.redis.url).toBe('redis://127.0.0.1:63790');
     expect(c.session.cookieSecure).toBe(false);
     expect(c.instanceId).toMatch(/:3000$/);
@@ -24,8 +24,38 @@ describe('loadConfig', () => {
     expect(c.http.port).toBe(3101);
     expect(c.instanceId).toBe('api-7');
     expect(c.http.debugHeaders).toBe(false);
-    expect(c.db.replicaUrls).toEqual(['postgres://a@h:1/app', 'postgres://b@h:2/app']);
+    expect(c.db.nodes).toEqual([
+      { name: 'primary', url: 'postgres://postgres@127.0.0.1:54320/app' },
+      { name: 'replica-1', url: 'postgres://a@h:1/app' },
+      { name: 'replica-2', url: 'postgres://b@h:2/app' },
+    ]);
     expect(c.session.cookieSecure).toBe(true);
+  });
+
+  it('names database nodes: explicit names, positional names for plain URLs', () => {
+    const c = loadConfig({
+      DB_PRIMARY: 'postgres://p@h:1/app',
+      DB_REPLICAS: 'replica-1=postgres://a@h:2/app?application_name=x,postgres://b@h:3/app',
+    });
+    expect(c.db.nodes.map((n) => n.name)).toEqual(['primary', 'replica-1', 'replica-2']);
+    expect(c.db.nodes[1]!.url).toBe('postgres://a@h:2/app?application_name=x');
+    const all = loadConfig({ DB_NODES: 'pg-a=postgres://a@h:1/app, postgres://b@h:2/app', DB_NODES_FILE: '/tmp/nodes.json' });
+    expect(all.db.nodes).toEqual([
+      { name: 'pg-a', url: 'postgres://a@h:1/app' },
+      { name: 'node-2', url: 'postgres://b@h:2/app' },
+    ]);
+    expect(all.db.nodesFile).toBe('/tmp/nodes.json');
+  });
+
+  it.each([
+    ['DB_NODES', { DB_NODES: 'a=postgres://a@h/app', DB_PRIMARY: 'postgres://p@h/app' }, /DB_NODES: set either DB_NODES or DB_PRIMARY/],
+    ['DB_REPLICAS', { DB_REPLICAS: 'primary=postgres://a@h/app' }, /DB_REPLICAS: node name "primary" is used twice/],
+    ['DB_NODES', { DB_NODES: 'a=postgres://a@h/app,a=postgres://b@h/app' }, /DB_NODES: node name "a" is used twice/],
+    ['DB_REPLICAS', { DB_REPLICAS: 'Replica_One=postgres://a@h/app' }, /DB_REPLICAS/],
+    ['DB_RYW_TTL_SECONDS', { DB_RYW_TTL_SECONDS: '5', DB_REPLICA_MAX_LAG_MS: '5000' }, /DB_RYW_TTL_SECONDS: must be longer than DB_REPLICA_MAX_LAG_MS/],
+    ['DB_READ_STRATEGY', { DB_READ_STRATEGY: 'random' }, /DB_READ_STRATEGY/],
+  ])('rejects a bad node configuration (%s)', (_, env, message) => {
+    expect(() => loadConfig(env)).toThrow(message);
   });
 
   it('treats an empty variable as unset', () => {

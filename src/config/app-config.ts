@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DEV_ADMIN_TOKEN, defaultInstanceId, envSchema, type Env } from './config.schema';
+import { DEFAULT_DB_PRIMARY, type DbNodeConfig, DEV_ADMIN_TOKEN, defaultInstanceId, envSchema, type Env } from './config.schema';
 
 /** The one typed configuration object. Nothing else in the codebase reads process.env. */
 export interface AppConfig {
@@ -17,11 +17,18 @@ export interface AppConfig {
   };
   readonly log: { readonly level: Env['LOG_LEVEL'] };
   readonly db: {
-    readonly primaryUrl: string;
-    readonly replicaUrls: readonly string[];
+    /** Every node, primary and replicas alike: roles are discovered, so a promotion needs no config change. */
+    readonly nodes: readonly DbNodeConfig[];
+    /** When set and valid, this file's node list replaces `nodes` and is re-read while running. */
+    readonly nodesFile: string | undefined;
     readonly poolSize: number;
     readonly connectTimeoutMs: number;
     readonly queryTimeoutMs: number;
+    readonly monitorIntervalMs: number;
+    readonly replicaMaxLagMs: number;
+    readonly replicaMaxLagBytes: number;
+    readonly readStrategy: Env['DB_READ_STRATEGY'];
+    readonly readYourWritesTtlSeconds: number;
   };
   readonly redis: { readonly url: string; readonly commandTimeoutMs: number };
   readonly session: {
@@ -100,11 +107,16 @@ export function loadConfig(source: EnvSource = process.env): AppConfig {
     },
     log: { level: e.LOG_LEVEL },
     db: {
-      primaryUrl: e.DB_PRIMARY,
-      replicaUrls: e.DB_REPLICAS,
+      nodes: e.DB_NODES ?? [{ name: 'primary', url: e.DB_PRIMARY ?? DEFAULT_DB_PRIMARY }, ...e.DB_REPLICAS],
+      nodesFile: e.DB_NODES_FILE,
       poolSize: e.DB_POOL_SIZE,
       connectTimeoutMs: e.DB_CONNECT_TIMEOUT_MS,
       queryTimeoutMs: e.DB_QUERY_TIMEOUT_MS,
+      monitorIntervalMs: e.DB_MONITOR_INTERVAL_MS,
+      replicaMaxLagMs: e.DB_REPLICA_MAX_LAG_MS,
+      replicaMaxLagBytes: e.DB_REPLICA_MAX_LAG_BYTES,
+      readStrategy: e.DB_READ_STRATEGY,
+      readYourWritesTtlSeconds: e.DB_RYW_TTL_SECONDS,
     },
     redis: { url: e.REDIS_URL, commandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS },
     session: {

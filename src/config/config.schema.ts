@@ -16,11 +16,42 @@ const redisUrl = z
   .string()
   .url()
   .refine((v) => /^rediss?:\/\//.test(v), 'must be a redis:// URL');
+
 const csv = (item: z.ZodType<string, string>) =>
   z
     .string()
     .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
     .pipe(z.array(item));
+
+/** A PostgreSQL node as the database layer names it in X-Db-Node, metrics and readiness. */
+export interface DbNodeConfig {
+  readonly name: string;
+  readonly url: string;
+}
+
+// Names show up in headers, metric labels and readiness keys: keep them short and plain.
+const dbNodeName = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'node names are lowercase letters, digits, - and _ (at most 63)');
+export const dbNodeSchema = z.object({ name: dbNodeName, url: postgresUrl });
+const NAMED_ITEM = /^([a-z0-9][a-z0-9_-]{0,62})=(.+)$/;
+
+/**
+ * `name=postgres://...` items, comma-separated; a plain URL is named by position (`replica-1`, `replica-2`, ...),
+ * so lists written before names existed stay valid.
+ */
+const dbNodeList = (positionalPrefix: string) =>
+  z
+    .string()
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+        .map((item, i) => {
+          const named = NAMED_ITEM.exec(item);
+          return named ? { name: named[1]!, url: named[2]! } : { name: `${positionalPrefix}-${i + 1}`, url: item };
+        }),
+    )
+    .pipe(z.array(dbNodeSchema));
 
 // A placeholder, not a secret: the stack and the tests pass a random SESSION_SECRET, and production refuses this one.
 export const DEV_SESSION_SECRET = 'insecure-local-development-session-secret';
@@ -36,11 +67,20 @@ export const envSchema = z
     INSTANCE_ID: z.string().regex(/^[\w.:-]{1,100}$/, 'letters, digits and . _ : - only').optional(),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 
-    DB_PRIMARY: postgresUrl.default('postgres://postgres@127.0.0.1:54320/app'),
-    DB_REPLICAS: csv(postgresUrl).default([]),
+    // Either DB_PRIMARY (+ DB_REPLICAS), or DB_NODES; roles are discovered from every node either way.
+    DB_PRIMARY: postgresUrl.optional(),
+    DB_REPLICAS: dbNodeList('replica').default([]),
+    DB_NODES: dbNodeList('node').optional(),
+    // A JSON node list re-read while running (service discovery): `{"nodes":[{"name":"replica-3","url":"postgres://..."}]}`.
+    DB_NODES_FILE: z.string().min(1).optional(),
     DB_POOL_SIZE: int(1, 200).default(10),
     DB_CONNECT_TIMEOUT_MS: int(50, 60_000).default(2000),
     DB_QUERY_TIMEOUT_MS: int(50, 600_000).default(5000),
+    DB_MONITOR_INTERVAL_MS: int(100, 60_000).default(1000),
+    DB_REPLICA_MAX_LAG_MS: int(0, 3_600_000).default(5000),
+    DB_REPLICA_MAX_LAG_BYTES: int(0, Number.MAX_SAFE_INTEGER).default(16 * 1024 * 1024),
+    DB_READ_STRATEGY: z.enum(['round-robin', 'least-busy']).default('least-busy'),
+    DB_RYW_TTL_SECONDS: int(1, 86_400).default(60),
 
     REDIS_URL: redisUrl.default('redis://127.0.0.1:63790'),
     REDIS_COMMAND_TIMEOUT_MS: int(10, 60_000).default(1000),
@@ -112,7 +152,21 @@ export const envSchema = z
     if (env.WORKER_MIN_CONCURRENCY > env.WORKER_MAX_CONCURRENCY) {
       ctx.addIssue({ code: 'custom', path: ['WORKER_MIN_CONCURRENCY'], message: 'must not exceed WORKER_MAX_CONCURRENCY' });
     }
+    if (env.DB_NODES && (env.DB_PRIMARY || env.DB_REPLICAS.length)) {
+      ctx.addIssue({ code: 'custom', path: ['DB_NODES'], message: 'set either DB_NODES or DB_PRIMARY/DB_REPLICAS, not both' });
+    }
+    const names = env.DB_NODES?.map((n) => n.name) ?? ['primary', ...env.DB_REPLICAS.map((n) => n.name)];
+    const duplicate = names.find((n, i) => names.indexOf(n) !== i);
+    if (duplicate) {
+      ctx.addIssue({ code: 'custom', path: [env.DB_NODES ? 'DB_NODES' : 'DB_REPLICAS'], message: `node name "${duplicate}" is used twice` });
+    }
+    // After the TTL a session reads any replica within the lag limit; it must not be one that still lacks the write.
+    if (env.DB_RYW_TTL_SECONDS * 1000 <= env.DB_REPLICA_MAX_LAG_MS) {
+      ctx.addIssue({ code: 'custom', path: ['DB_RYW_TTL_SECONDS'], message: 'must be longer than DB_REPLICA_MAX_LAG_MS' });
+    }
   });
+
+export const DEFAULT_DB_PRIMARY = 'postgres://postgres@127.0.0.1:54320/app';
 
 export type Env = z.infer<typeof envSchema>;
 

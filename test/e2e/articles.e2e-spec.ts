@@ -2,6 +2,7 @@ import { Client } from 'pg';
 import { signUpAndLogIn } from '../support/accounts';
 import { startApi, type ApiInstance } from '../support/api-process';
 import { errorShape, HttpClient } from '../support/http-client';
+import { waitForReplicas } from '../support/replication';
 import { sharedInfra } from '../support/shared-infra';
 
 describe('articles CRUD (real API process and PostgreSQL)', () => {
@@ -39,7 +40,8 @@ describe('articles CRUD (real API process and PostgreSQL)', () => {
       createdAt: expect.any(String),
       updatedAt: expect.any(String),
     });
-    const read = await new HttpClient(api.url).get(`/articles/${res.body.id}`);
+    // The author reads their own write (read-your-writes); an anonymous reader may hit a replica still behind.
+    const read = await author.get(`/articles/${res.body.id}`);
     expect(read.status).toBe(200);
     expect(read.body).toEqual(res.body);
   });
@@ -104,6 +106,8 @@ describe('articles CRUD (real API process and PostgreSQL)', () => {
       // Same created_at for several rows: the id tie-breaker must keep the order total.
       await db.query(`UPDATE articles SET created_at = '2099-01-01T00:00:00.000Z' WHERE id = ANY($1)`, [[...ids].slice(0, 4)]);
       await db.query(`UPDATE articles SET created_at = '2098-01-01T00:00:00.000Z' WHERE id = ANY($1)`, [[...ids].slice(4)]);
+      // Written behind the API's back, so no session position covers it: let the replicas catch up first.
+      await waitForReplicas(env);
 
       const seen: string[] = [];
       let cursor: string | null = null;

@@ -35,7 +35,8 @@ export async function startInfra({ replicas = 1, synchronous = false }: InfraOpt
   const env = {
     NODE_ENV: 'test',
     DB_PRIMARY: cluster.primary.url(),
-    DB_REPLICAS: cluster.replicas.map((r) => r.url()).join(','),
+    // Named like the processes, so X-Db-Node and the db_* metrics say replica-1, replica-2, ...
+    DB_REPLICAS: cluster.replicas.map((r) => `${r.name}=${r.url()}`).join(','),
     REDIS_URL: redis.url,
     SESSION_SECRET: randomBytes(32).toString('base64url'),
     // Cheap hashing keeps signup-heavy suites fast; production keeps the OWASP defaults.

@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { sendControl, serveControl } from './control';
 import { LocalStack, type StackOptions } from './local-stack';
 import { ensureBuilt, REPO_ROOT } from './node-programs';
+import { addReplica, promoteReplica } from './replication-drills';
 import { renderTable } from './table';
 
 const USAGE = `Usage: npm run stack [-- <command>] [options]
@@ -15,6 +16,8 @@ Commands:
   kill <name>         kill -9, the crash drill
   freeze <name>       SIGSTOP: alive but unresponsive, the "hung, not dead" drill
   thaw <name>         SIGCONT after a freeze
+  promote <replica>   promote a replica to primary and point the other replicas at it (failover drill)
+  add-replica         clone a new replica from the current primary; running API instances start using it
 
 Options for up (or env):
   --apis N            API instances (STACK_APIS, default 3)
@@ -117,6 +120,7 @@ async function up(options: StackOptions): Promise<void> {
   Gateway API  curl -H "authorization: Bearer $(cat ${stack.gatewayAdminTokenFile})" ${gateway}/_gateway/status
   Logs         .stack/logs/<name>.log
   Drills       npm run stack -- status | stop <name> | start <name> | kill <name> | freeze <name> | thaw <name>
+               npm run stack -- promote <replica> | add-replica   (see docs/database.md)
   Ctrl-C stops every process.
 `);
 }
@@ -144,6 +148,11 @@ async function handle(stack: LocalStack, command: string, args: readonly string[
     case 'thaw':
       stack.member(name()).process.thaw();
       return `${name()} resumed (SIGCONT)`;
+    case 'promote':
+      return promoteReplica(stack, name());
+    case 'add-replica':
+      if (args.length) throw new Error('usage: npm run stack -- add-replica (it takes no arguments)');
+      return addReplica(stack);
     default:
       throw new Error(`unknown command "${command}"\n\n${USAGE}`);
   }

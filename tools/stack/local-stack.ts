@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { nodeProgram, runMigrations } from './node-programs';
 import { startPostgresCluster, type PostgresCluster } from './postgres-cluster';
@@ -56,6 +56,7 @@ export class LocalStack {
     for (const node of cluster.nodes) this.add(postgresMember(node));
     this.add(redisMember(redis));
     this.savePids();
+    this.writeNodesFile();
 
     log('running migrations...');
     await runMigrations(this.sharedEnv());
@@ -121,9 +122,28 @@ export class LocalStack {
     );
   }
 
-  private add(member: StackMember): void {
+  /** The PostgreSQL cluster; promote/add-replica drills (replication-drills.ts) act on it. */
+  get postgres(): PostgresCluster {
+    if (!this.cluster) throw new Error('the stack is not up');
+    return this.cluster;
+  }
+
+  add(member: StackMember): void {
     this.members.set(member.name, member);
     member.process.onExit(() => this.savePids());
+    this.savePids();
+  }
+
+  /** Where API instances re-read the node list (DB_NODES_FILE), so a replica added while they run is used. */
+  get nodesFile(): string {
+    return join(this.options.root, 'db-nodes.json');
+  }
+
+  writeNodesFile(): void {
+    const nodes = this.postgres.nodes.map((n) => ({ name: n.name, url: n.url() }));
+    // Write-then-rename: a reader never sees half a file.
+    writeFileSync(`${this.nodesFile}.tmp`, JSON.stringify({ nodes }, null, 2));
+    renameSync(`${this.nodesFile}.tmp`, this.nodesFile);
   }
 
   private apiMember(index: number): StackMember {
@@ -167,8 +187,10 @@ export class LocalStack {
     return {
       ...process.env,
       NODE_ENV: process.env.NODE_ENV ?? 'development',
+      // Named like the processes, so X-Db-Node and the db_* metrics say primary, replica-1, ...
       DB_PRIMARY: cluster.primary.url(),
-      DB_REPLICAS: cluster.replicas.map((r) => r.url()).join(','),
+      DB_REPLICAS: cluster.replicas.map((r) => `${r.name}=${r.url()}`).join(','),
+      DB_NODES_FILE: this.nodesFile,
       REDIS_URL: `redis://127.0.0.1:${this.options.redisPort}`,
       SESSION_SECRET: this.sessionSecret,
       ADMIN_TOKEN: this.adminToken,

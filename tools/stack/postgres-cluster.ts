@@ -35,17 +35,18 @@ export async function startPostgresCluster(options: PostgresClusterOptions): Pro
   const names = ['primary', ...replicaPorts.map((_, i) => `replica-${i + 1}`)];
   // Every node carries the setting, so whichever replica is promoted keeps requiring one standby ack.
   const settings: Record<string, string> = synchronous ? { synchronous_standby_names: `'ANY 1 (${names.map((n) => n.replace(/-/g, '_')).join(', ')})'` } : {};
-  const nodeOptions = (name: string, port: number) => ({
+  const nodeOptions = (name: string, port: number, withSettings = settings) => ({
     name,
     port,
     dataDir: join(dir, 'pg', name),
     logFile: join(dir, 'logs', `${name}.log`),
     user,
     fast,
-    settings,
+    settings: withSettings,
   });
 
-  const primary = await PostgresNode.initPrimary(nodeOptions('primary', primaryPort));
+  // The primary waits for its standbys only once they exist: before that, every commit (CREATE DATABASE) would hang.
+  const primary = await PostgresNode.initPrimary(nodeOptions('primary', primaryPort, {}));
   await primary.start();
   await primary.query(`CREATE DATABASE ${database}`, [], { database: 'postgres' });
 
@@ -67,17 +68,24 @@ export async function startPostgresCluster(options: PostgresClusterOptions): Pro
     },
   };
   await Promise.all(replicaPorts.map((port, i) => cluster.addReplica(port, `replica-${i + 1}`)));
+  if (synchronous) await primary.applySettings(settings);
   // Promise.all may finish them out of order; keep replica-1, replica-2, ... in order.
   replicas.sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
   cluster.nodes.sort((a, b) => names.indexOf(a.name) - names.indexOf(b.name));
   return cluster;
 }
 
-/** The running node that is not in recovery, if any. */
+/**
+ * The running node that is not in recovery; if an old primary came back next to a promoted one, the one on
+ * the highest timeline (the same rule the API's topology monitor applies).
+ */
 export async function currentPrimary(nodes: readonly PostgresNode[]): Promise<PostgresNode | undefined> {
+  let best: { node: PostgresNode; timeline: number } | undefined;
   for (const node of nodes) {
     if (node.process.state !== 'running') continue;
-    if (await node.isInRecovery().then((r) => !r, () => false)) return node;
+    if (!(await node.isInRecovery().then((r) => !r, () => false))) continue;
+    const timeline = (await node.timeline().catch(() => null)) ?? 0;
+    if (!best || timeline > best.timeline) best = { node, timeline };
   }
-  return undefined;
+  return best?.node;
 }

@@ -27,8 +27,10 @@ export const SUPERUSER = 'postgres';
 /** One PostgreSQL server (primary or streaming replica) on 127.0.0.1, run as a ManagedProcess. */
 export class PostgresNode {
   readonly process: ManagedProcess;
+  private settings: Readonly<Record<string, string | number>>;
 
   private constructor(readonly options: PostgresNodeOptions) {
+    this.settings = options.settings ?? {};
     this.process = new ManagedProcess({
       name: options.name,
       command: pgBin('postgres'),
@@ -129,9 +131,39 @@ export class PostgresNode {
     return row!.r;
   }
 
+  /**
+   * The timeline this node writes (a primary) or receives (a streaming replica). From the WAL file name, since
+   * pg_control_checkpoint() shows the old timeline until the post-promotion checkpoint completes.
+   */
+  async timeline(timeoutMs = 1000): Promise<number | null> {
+    const [row] = await this.query<{ tli: number | null }>(
+      `SELECT CASE WHEN pg_is_in_recovery() THEN (SELECT received_tli FROM pg_stat_wal_receiver)
+                   ELSE ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int END AS tli`,
+      [],
+      { database: 'postgres', timeoutMs },
+    );
+    return row!.tli;
+  }
+
+  /** The port this replica streams from, when it streams. */
+  async upstreamPort(timeoutMs = 1000): Promise<number | null> {
+    const rows = await this.query<{ port: number }>(`SELECT sender_port AS port FROM pg_stat_wal_receiver WHERE status = 'streaming'`, [], {
+      database: 'postgres',
+      timeoutMs,
+    });
+    return rows[0]?.port ?? null;
+  }
+
   /** Turns this replica into a primary and waits until it accepts writes. */
   async promote(timeoutMs = 30_000): Promise<void> {
     await this.query('SELECT pg_promote(true, $1)', [Math.ceil(timeoutMs / 1000)], { database: 'postgres', timeoutMs });
+  }
+
+  /** Adds settings to node.conf and reloads them (for settings that need the cluster complete, like synchronous standbys). */
+  async applySettings(settings: Readonly<Record<string, string | number>>): Promise<void> {
+    this.settings = { ...this.settings, ...settings };
+    this.writeNodeConf();
+    await this.query('SELECT pg_reload_conf()', [], { database: 'postgres' });
   }
 
   /** Points this replica at another primary; the timeline switch follows by default. */
@@ -166,7 +198,7 @@ export class PostgresNode {
       hot_standby_feedback: 'on',
       log_line_prefix: `'%m [%p] %q%a '`,
       ...(this.options.fast ? { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off' } : {}),
-      ...this.options.settings,
+      ...this.settings,
     };
     const body = Object.entries(settings)
       .map(([k, v]) => `${k} = ${v}`)

@@ -1,14 +1,25 @@
-import { Module } from '@nestjs/common';
+import { Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import type { Registry } from 'prom-client';
 import { APP_CONFIG, type AppConfig } from '../../config';
-import { typeOrmOptions } from './typeorm-options';
+import { METRICS_REGISTRY } from '../observability';
+import { DatabaseReadiness } from './database-readiness';
+import { createRoutingDataSource, type RoutingDataSourceOptions } from './routing/routing-data-source';
+import { routingDataSourceOptions } from './typeorm-options';
 
+/**
+ * The TypeORM DataSource every feature module injects, on a topology-aware driver: reads to replicas, writes and
+ * transactions to the current primary. Repositories, @InjectDataSource() and transaction() work unchanged.
+ */
+@Global()
 @Module({
   imports: [
     TypeOrmModule.forRootAsync({
-      inject: [APP_CONFIG],
-      useFactory: (config: AppConfig) => ({ ...typeOrmOptions(config), autoLoadEntities: true }),
+      inject: [APP_CONFIG, { token: METRICS_REGISTRY, optional: true }],
+      useFactory: (config: AppConfig, metrics?: Registry) => ({ ...routingDataSourceOptions(config, metrics), autoLoadEntities: true }),
+      dataSourceFactory: async (options) => createRoutingDataSource(options as RoutingDataSourceOptions),
     }),
   ],
+  providers: [DatabaseReadiness],
 })
 export class DatabaseModule {}

@@ -1,25 +1,33 @@
-import type { DataSourceOptions } from 'typeorm';
+import type { Registry } from 'prom-client';
 import type { AppConfig } from '../../config';
 import { InitialSchema1764072000000 } from './migrations/1764072000000-initial-schema';
 import { OutboxAndRenders1764500000000 } from './migrations/1764500000000-outbox-and-renders';
+import type { RoutingDataSourceOptions } from './routing/routing-data-source';
 
-/** Connection settings shared by the app and the migration CLI. `synchronize` stays off, as in production. */
-export function typeOrmOptions(config: AppConfig): DataSourceOptions {
+/** Settings shared by the app and the migration CLI. `synchronize` stays off, as in production. */
+export function routingDataSourceOptions(config: AppConfig, metrics?: Registry): RoutingDataSourceOptions {
+  const { db } = config;
   return {
     type: 'postgres',
-    url: config.db.primaryUrl,
+    // Every node serves the same database (streaming replicas are copies of the whole cluster).
+    database: decodeURIComponent(new URL(db.nodes[0]!.url).pathname.slice(1)) || 'postgres',
     applicationName: config.instanceId,
     synchronize: false,
     migrationsRun: false,
     migrationsTableName: 'schema_migrations',
     migrations: [InitialSchema1764072000000, OutboxAndRenders1764500000000],
-    // Without both timeouts a frozen server (SIGSTOP, a dead NAT entry) hangs a pooled query forever.
-    connectTimeoutMS: config.db.connectTimeoutMs,
-    extra: {
-      max: config.db.poolSize,
-      query_timeout: config.db.queryTimeoutMs,
-      statement_timeout: config.db.queryTimeoutMs,
-      idleTimeoutMillis: 30_000,
+    routing: {
+      nodes: db.nodes,
+      nodesFile: db.nodesFile,
+      applicationName: config.instanceId,
+      poolSize: db.poolSize,
+      connectTimeoutMs: db.connectTimeoutMs,
+      queryTimeoutMs: db.queryTimeoutMs,
+      intervalMs: db.monitorIntervalMs,
+      maxLagMs: db.replicaMaxLagMs,
+      maxLagBytes: db.replicaMaxLagBytes,
+      readStrategy: db.readStrategy,
+      metrics,
     },
   };
 }

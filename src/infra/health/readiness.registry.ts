@@ -16,6 +16,11 @@ export class ReadinessRegistry {
     this.checks.set(key, check);
   }
 
+  /** For dependencies that come and go while running (a database node removed from the node list). */
+  unregister(key: string): void {
+    this.checks.delete(key);
+  }
+
   all(): ReadinessCheck[] {
     return [...this.checks.values()];
   }

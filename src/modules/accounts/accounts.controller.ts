@@ -10,6 +10,7 @@ import {
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ReadFromPrimary } from '../../infra/database';
 import { ApiErrorDto } from '../../infra/http';
 import { StrictRateLimit } from '../../infra/rate-limit';
 import { Authenticated, CurrentUser, SessionManager, type SessionUser } from '../../infra/session';
@@ -41,6 +42,8 @@ export class AccountsController {
   @Post('login')
   @HttpCode(HttpStatus.OK)
   @StrictRateLimit({ account: (req) => normalizeEmail(bodyField(req, 'email')) })
+  // The account may have been created (or its password changed) a moment ago; a lagging replica would say 401.
+  @ReadFromPrimary()
   @ApiOperation({ summary: 'Sign in; sets an HttpOnly session cookie' })
   @ApiOkResponse({ type: UserDto, headers: { 'Set-Cookie': { description: 'The session cookie', schema: { type: 'string' } } } })
   @ApiBadRequestResponse({ type: ApiErrorDto })

@@ -2,7 +2,7 @@ import { BadRequestException, ConflictException, Injectable } from '@nestjs/comm
 import { InjectRepository } from '@nestjs/typeorm';
 import { Counter, type Registry } from 'prom-client';
 import type { Repository } from 'typeorm';
-import { isUniqueViolation } from '../../infra/database';
+import { isUniqueViolation, readFromPrimary } from '../../infra/database';
 import { InjectMetrics } from '../../infra/observability';
 import type { ChangePasswordDto } from './dto/change-password.dto';
 import type { LoginDto } from './dto/login.dto';
@@ -55,7 +55,8 @@ export class AccountsService {
   }
 
   async changePassword(userId: string, { currentPassword, newPassword }: ChangePasswordDto): Promise<void> {
-    const user = await this.users.findOne({ where: { id: userId }, select: WITH_HASH });
+    // From the primary: a replica may still hold the hash from before a change a moment ago.
+    const user = await readFromPrimary(() => this.users.findOne({ where: { id: userId }, select: WITH_HASH }));
     if (!user || !(await this.hasher.verify(user.passwordHash, currentPassword))) {
       throw new BadRequestException('currentPassword is incorrect');
     }
@@ -63,7 +64,8 @@ export class AccountsService {
     await this.users.update({ id: userId }, { passwordHash: await this.hasher.hash(newPassword) });
   }
 
-  findById(id: string): Promise<UserEntity | null> {
-    return this.users.findOneBy({ id });
+  /** The user, or null. A miss is asked again of the primary: a replica may not have a brand-new account yet. */
+  async findById(id: string): Promise<UserEntity | null> {
+    return (await this.users.findOneBy({ id })) ?? readFromPrimary(() => this.users.findOneBy({ id }));
   }
 }

@@ -1,0 +1,63 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { REPO_ROOT } from '../../tools/stack/node-programs';
+import { freePort, sleep, waitForPort } from '../../tools/stack/ports';
+
+const run = promisify(execFile);
+const TSX = join(REPO_ROOT, 'node_modules', '.bin', 'tsx');
+const CLI = join(REPO_ROOT, 'tools', 'stack', 'cli.ts');
+
+/** `npm run stack` as a user runs it, in a temp STACK_DIR on free ports; `ctl` is `npm run stack -- <args>`. */
+export interface StackCli {
+  readonly ports: { readonly pg: number; readonly api: number; readonly redis: number };
+  output(): string;
+  /** stdout of a control command; rejects (with stdout) on a non-zero exit. */
+  ctl(...args: string[]): Promise<string>;
+  stop(): Promise<void>;
+}
+
+/** A port with `count - 1` free ports after it, so `--pg-port P` (replicas on P+1, ...) fits. */
+async function freeRange(count: number): Promise<number> {
+  for (;;) {
+    const p = await freePort();
+    if (p + count >= 65000) continue;
+    const taken = await Promise.all(Array.from({ length: count - 1 }, (_, i) => waitForPort(p + 1 + i, 0).then(() => true, () => false)));
+    if (!taken.includes(true)) return p;
+  }
+}
+
+export async function startStackCli(options: { replicas: number; apis: number; sync?: boolean; env?: Record<string, string> }): Promise<StackCli> {
+  const dir = mkdtempSync(join(tmpdir(), 'z2m-stack-'));
+  const env = { ...process.env, ...options.env, STACK_DIR: dir };
+  const ports = { pg: await freeRange(options.replicas + 2), api: await freeRange(options.apis), redis: await freePort() };
+  const args = [CLI, '--apis', `${options.apis}`, '--replicas', `${options.replicas}`, '--pg-port', `${ports.pg}`, '--api-port', `${ports.api}`, '--redis-port', `${ports.redis}`];
+  if (options.sync) args.push('--sync');
+  const child: ChildProcess = spawn(TSX, args, { env, cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  const deadline = Date.now() + 90_000;
+  while (!output.includes('Ctrl-C stops every process')) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      await stop();
+      throw new Error(`stack did not come up:\n${output}`);
+    }
+    await sleep(200);
+  }
+  return {
+    ports,
+    output: () => output,
+    ctl: async (...a) => (await run(TSX, [CLI, ...a], { env, cwd: REPO_ROOT })).stdout,
+    stop,
+  };
+}
