@@ -69,6 +69,8 @@ describe('HTTP conventions of an API instance (real process)', () => {
         'POST /articles',
         'POST /auth/login',
         'POST /auth/logout',
+        'POST /auth/logout-all',
+        'POST /auth/password',
         'POST /auth/signup',
       ].sort(),
     );

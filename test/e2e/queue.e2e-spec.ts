@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Client } from 'pg';
+import { createClient } from 'redis';
 import { sleep } from '../../tools/stack/ports';
 import { signUpAndLogIn } from '../support/accounts';
 import { startApi, type ApiInstance } from '../support/api-process';
@@ -51,10 +52,18 @@ describe('queue: asynchronous rendering, dead letters, admin routes, draining', 
 
   it('queues jobs while no worker runs, exposes the backlog and its age, then renders sanitized HTML', async () => {
     const hostile = '# Title\n\n<script>alert(1)</script> <img src="https://example.com/x.png" onerror="alert(2)"> [link](javascript:alert(3)) <a href="javascript:alert(4)">a</a>';
+    const [{ lsn: beforeWrite }] = await sql<{ lsn: string }>('SELECT pg_current_wal_insert_lsn()::text AS lsn');
     const first = await create(hostile, { 'x-request-id': 'req-render-1' });
     const second = await create('plain *text*');
     // The API's relay puts them in the queue even with no worker running (so a scaler can start one from zero).
     await eventually(() => job(first.render.jobId), (j) => j.state === 'waiting');
+    // The relay stamped the job with a WAL position past the causing write: the worker reads at least that fresh.
+    const queued = createClient({ url: infra.redis.url });
+    await queued.connect();
+    const { minLsn } = JSON.parse((await queued.hGet(`bull:render:${first.render.jobId}`, 'data'))!) as { minLsn: string };
+    await queued.close();
+    const [{ ahead }] = await sql<{ ahead: boolean }>('SELECT pg_wal_lsn_diff($1::pg_lsn, $2::pg_lsn) > 0 AS ahead', [minLsn, beforeWrite]);
+    expect(ahead).toBe(true);
     await sleep(1100);
     const metrics = (await author.get('/metrics')).text;
     expect(sumMetric(metrics, 'queue_jobs', { queue: 'render', state: 'waiting' })).toBe(2);

@@ -2,6 +2,9 @@
 export interface JobEnvelope {
   /** The X-Request-Id of the request that caused the job; the worker logs it on every line of the job. */
   readonly requestId?: string;
-  /** The primary's WAL LSN after the causing write, for read-your-writes on a replica (not used yet: the worker reads the primary). */
+  /**
+   * The primary's WAL position when the relay handed the job to the queue, after the causing write committed:
+   * the worker's replica reads are at least that fresh (read-your-writes for jobs).
+   */
   readonly minLsn?: string;
 }

@@ -22,6 +22,7 @@ describe('render job payload', () => {
     ['a missing revision', { articleId }, /revision/],
     ['a zero revision', { articleId, revision: 0 }, /revision/],
     ['a fractional revision', { articleId, revision: 1.5 }, /revision/],
+    ['a malformed WAL position', { articleId, revision: 1, minLsn: "0/1'; --" }, /minLsn: must be a WAL position/],
   ])('rejects %s, naming the field', (_, data, message) => {
     expect(() => parseRenderJob(data)).toThrow(message);
   });

@@ -13,7 +13,7 @@ const schema = z.object({
   articleId: z.uuid(),
   revision: z.number().int().positive(),
   requestId: z.string().max(128).optional(),
-  minLsn: z.string().max(32).optional(),
+  minLsn: z.string().regex(/^[0-9A-F]{1,8}\/[0-9A-F]{1,8}$/i, 'must be a WAL position like 0/3000060').optional(),
 });
 
 export function renderJob(data: RenderJobData): OutboxMessage<RenderJobData> {

@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { type ConnectionOptions, type Job, UnrecoverableError, WaitingError, Worker } from 'bullmq';
+import { runWithMinLsn } from '../../database';
 import type { JobEnvelope } from '../job-payload';
 import type { ConsumerMetrics, JobOutcome } from './consumer.metrics';
 import type { JobContext, JobHandler } from './job-handler';
@@ -103,7 +104,9 @@ export class QueueConsumer {
     let payload: JobEnvelope | undefined;
     try {
       payload = parseOrFail(handler, job.data);
-      const result = await handler.handle(payload, context);
+      const parsed = payload;
+      // Read-your-writes for jobs: replica reads inside the handler see at least the causing write.
+      const result = await (parsed.minLsn ? runWithMinLsn(parsed.minLsn, () => handler.handle(parsed, context)) : handler.handle(parsed, context));
       const durationMs = finish('completed', result);
       // One line per successful job is debug: at thousands of jobs/s it would cost more than a short job's work.
       // Retries, failures and requeues are warnings, and every line of a job carries its requestId.

@@ -2,6 +2,7 @@ import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShut
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource, EntityManager } from 'typeorm';
 import { type AppConfig, InjectConfig } from '../../../config';
+import { currentPrimaryLsn } from '../../database';
 import { QueueRegistry } from '../queue-registry';
 import type { OutboxRow } from './outbox-message';
 import { OutboxMetrics } from './outbox.metrics';
@@ -81,7 +82,8 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
       if (rows.length === 0) return { claimed: 0 };
       const ids = rows.map((r) => r.id);
       try {
-        await this.publish(rows);
+        // These rows are committed, so the primary's position now is past every write that caused them.
+        await this.publish(rows, await currentPrimaryLsn(this.dataSource));
       } catch (err) {
         await this.defer(em, ids, err as Error);
         return { claimed: rows.length, error: err as Error };
@@ -92,14 +94,14 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     });
   }
 
-  private async publish(rows: readonly OutboxRow[]): Promise<void> {
+  private async publish(rows: readonly OutboxRow[], minLsn: string): Promise<void> {
     const byQueue = new Map<string, OutboxRow[]>();
     for (const row of rows) byQueue.set(row.queue, [...(byQueue.get(row.queue) ?? []), row]);
     for (const [name, batch] of byQueue) {
       const queue = this.queues.get(name);
       if (!queue) throw new Error(`outbox row for unknown queue "${name}"`);
       // The row's UUID is the jobId: BullMQ's dedupe turns a redelivery into a no-op.
-      await queue.addBulk(batch.map((r) => ({ name: r.job_name, data: r.payload, opts: { jobId: r.id } })));
+      await queue.addBulk(batch.map((r) => ({ name: r.job_name, data: { ...r.payload, minLsn }, opts: { jobId: r.id } })));
     }
   }
 
