@@ -6,7 +6,7 @@ import { AppModule } from './app.module';
 import { ConfigError, loadConfig } from './config';
 import { registerDatabaseRequestContext } from './infra/database';
 import { installGracefulShutdown } from './infra/health';
-import { configureHttp, createFastifyAdapter } from './infra/http';
+import { configureHttp, createFastifyAdapter, registerCachePolicy } from './infra/http';
 import { instrumentHttp, METRICS_REGISTRY } from './infra/observability';
 import { registerQueueDashboard } from './infra/queue';
 import { registerSessions } from './infra/session';
@@ -32,6 +32,7 @@ async function bootstrap(): Promise<void> {
     readYourWritesTtlSeconds: config.db.readYourWritesTtlSeconds,
     redisDeadlineMs: config.redis.commandTimeoutMs,
   });
+  registerCachePolicy(app.getHttpAdapter().getInstance(), config);
   await app.listen({ host: config.http.host, port: config.http.port });
   logger.log(`API instance ${config.instanceId} listening on http://${config.http.host}:${config.http.port}`);
 }

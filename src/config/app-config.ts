@@ -13,6 +13,7 @@ export interface AppConfig {
     readonly trustProxy: string;
     readonly corsOrigins: readonly string[];
     readonly debugHeaders: boolean;
+    readonly staticMaxAgeSeconds: number;
   };
   readonly log: { readonly level: Env['LOG_LEVEL'] };
   readonly db: {
@@ -113,6 +114,7 @@ export function loadConfig(source: EnvSource = process.env): AppConfig {
       trustProxy: e.TRUST_PROXY,
       corsOrigins: e.CORS_ORIGINS,
       debugHeaders: e.DEBUG_HEADERS ?? !production,
+      staticMaxAgeSeconds: e.STATIC_MAX_AGE_SECONDS,
     },
     log: { level: e.LOG_LEVEL },
     db: {

@@ -95,6 +95,8 @@ export const envSchema = z
     TRUST_PROXY: z.string().min(1).default('127.0.0.1,::1'),
     // Browser origins (besides the API's own) allowed to make credentialed cross-origin requests.
     CORS_ORIGINS: csv(origin).default([]),
+    // /static/* and the Swagger UI assets: long-lived and public, so the gateway's edge cache keeps them.
+    STATIC_MAX_AGE_SECONDS: int(0, 365 * 24 * 3600).default(24 * 3600),
     DEBUG_HEADERS: bool.optional(),
 
     HEALTH_CHECK_TIMEOUT_MS: int(50, 30_000).default(1000),

@@ -26,15 +26,19 @@ describe('npm run stack (the local stack runner, as a user runs it)', () => {
   const env = { ...process.env, STACK_DIR: dir };
   let stack: ChildProcess;
   let output = '';
-  let ports: { pg: number; api: number; redis: number; worker: number };
+  let ports: { pg: number; api: number; redis: number; worker: number; gateway: number };
 
   const ctl = async (...args: string[]) => (await run(TSX, [CLI, ...args], { env, cwd: REPO_ROOT })).stdout;
   const statusRow = async (name: string) => (await ctl('status')).split('\n').find((l) => l.trim().startsWith(`${name} `)) ?? '';
   const pidOf = (row: string) => Number(row.trim().split(/\s+/)[1]);
 
   beforeAll(async () => {
-    ports = { pg: await freePair(), api: await freePair(), redis: await freePort(), worker: await freePort() };
-    const args = [CLI, '--apis', '2', '--replicas', '1', '--pg-port', `${ports.pg}`, '--api-port', `${ports.api}`, '--redis-port', `${ports.redis}`, '--worker-port', `${ports.worker}`];
+    ports = { pg: await freePair(), api: await freePair(), redis: await freePort(), worker: await freePort(), gateway: await freePort() };
+    const args = [
+      CLI,
+      ...['--apis', '2', '--replicas', '1', '--pg-port', `${ports.pg}`, '--api-port', `${ports.api}`],
+      ...['--redis-port', `${ports.redis}`, '--worker-port', `${ports.worker}`, '--gateway-port', `${ports.gateway}`],
+    ];
     stack = spawn(TSX, args, { env, cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     stack.stdout!.on('data', (d: Buffer) => (output += d.toString()));
     stack.stderr!.on('data', (d: Buffer) => (output += d.toString()));
@@ -62,11 +66,21 @@ describe('npm run stack (the local stack runner, as a user runs it)', () => {
       ['api-1', 'ok'],
       ['api-2', 'ok'],
       ['worker-1', 'ok'],
+      ['gateway', 'ok'],
     ]) {
       expect(output).toMatch(new RegExp(`\\n\\s+${name}\\s+\\d+\\s+\\S+\\s+running\\s+${health.replace(/[()]/g, '\\$&')}\\n`));
     }
     expect(output).toContain(`http://127.0.0.1:${ports.api}`);
     expect(output).toContain(`127.0.0.1:${ports.pg}`);
+    // The gateway is the entry: first row of the table, and the banner's Swagger link goes through it.
+    expect(output).toMatch(/NAME\s+PID\s+ADDRESS\s+STATE\s+HEALTH\n\s+gateway\s/);
+    expect(output).toContain(`Swagger UI   http://127.0.0.1:${ports.gateway}/docs`);
+  });
+
+  it('balances through the gateway over every API instance', async () => {
+    const seen = new Set<string>();
+    for (let i = 0; i < 6; i++) seen.add((await fetch(`http://127.0.0.1:${ports.gateway}/health/live`)).headers.get('x-served-by')!);
+    expect([...seen].sort()).toEqual(['api-1', 'api-2']);
   });
 
   it('serves signup, login, create and read on every instance', async () => {
@@ -91,6 +105,11 @@ describe('npm run stack (the local stack runner, as a user runs it)', () => {
     expect(await statusRow('api-2')).toMatch(/exited/);
     expect(await ctl('start', 'api-2')).toContain('api-2 started');
     expect(await statusRow('api-2')).toMatch(/running\s+ok$/);
+
+    expect(await ctl('stop', 'gateway')).toContain('gateway stopped');
+    expect(await statusRow('gateway')).toMatch(/exited \(code 0\)\s+down$/);
+    expect(await ctl('start', 'gateway')).toContain('gateway started');
+    expect(await statusRow('gateway')).toMatch(/running\s+ok$/);
   });
 
   it('runs the kill and freeze drills', async () => {

@@ -15,21 +15,25 @@ export interface ApiInstance {
   /** The first JSON log line matching `match`, waiting for it: pino writes asynchronously. */
   waitForLog(match: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
   stop(): Promise<void>;
+  /** Starts the stopped (or killed) process again on the same address, and waits until it serves. */
+  start(): Promise<void>;
 }
 
 const logDir = mkdtempSync(join(tmpdir(), 'z2m-api-logs-'));
 
 export async function startApi(env: Readonly<Record<string, string>>, name = 'api', extraEnv: Record<string, string> = {}): Promise<ApiInstance> {
-  const port = await freePort();
+  // extraEnv may pin HOST (another loopback address) and PORT, e.g. for DNS discovery tests.
+  const host = extraEnv.HOST ?? '127.0.0.1';
+  const port = extraEnv.PORT ? Number(extraEnv.PORT) : await freePort();
   const logFile = join(logDir, `${name}-${port}.log`);
   const proc = nodeProgram({
     name,
     script: 'main.js',
-    env: { ...process.env, ...env, HOST: '127.0.0.1', PORT: String(port), INSTANCE_ID: name, ...extraEnv },
+    env: { ...process.env, ...env, HOST: host, PORT: String(port), INSTANCE_ID: name, ...extraEnv },
     logFile,
   });
   proc.start();
-  const url = `http://127.0.0.1:${port}`;
+  const url = `http://${host}:${port}`;
   await waitForHttp(`${url}/health/live`, proc);
   return {
     name,
@@ -38,6 +42,10 @@ export async function startApi(env: Readonly<Record<string, string>>, name = 'ap
     log: () => proc.logTail(Number.MAX_SAFE_INTEGER),
     waitForLog: (match, timeoutMs = 5000) => waitForLogLine(() => proc.logTail(Number.MAX_SAFE_INTEGER), match, timeoutMs),
     stop: () => proc.stop('SIGTERM', 15_000),
+    start: async () => {
+      proc.start();
+      await waitForHttp(`${url}/health/live`, proc);
+    },
   };
 }
 

@@ -21,7 +21,8 @@ Commands:
 
 Options for up (or env):
   --apis N            API instances (STACK_APIS, default 3)
-  --api-port P        first API port (STACK_API_PORT, default 3001)
+  --api-port P        first API port (STACK_API_PORT, default 3001); private, behind the gateway
+  --gateway-port P    the gateway, the stack's public entry (STACK_GATEWAY_PORT, default 8080)
   --workers N         queue workers (STACK_WORKERS, default 1)
   --worker-port P     first worker health/metrics port (STACK_WORKER_PORT, default 3101)
   --replicas N        PostgreSQL streaming replicas (STACK_REPLICAS, default 2)
@@ -29,7 +30,7 @@ Options for up (or env):
   --redis-port P      Redis port (STACK_REDIS_PORT, default 63790)
   --sync              synchronous replication: ANY 1 replica must confirm each commit (STACK_SYNC=1)
 
-Names: primary, replica-1.., redis, api-1.., worker-1..`;
+Names: gateway, primary, replica-1.., redis, api-1.., worker-1..`;
 
 // STACK_DIR lets tests (or a second checkout) run a stack without touching this one's .stack/.
 const ROOT = process.env.STACK_DIR ? resolve(process.env.STACK_DIR) : join(REPO_ROOT, '.stack');
@@ -41,6 +42,7 @@ async function main(): Promise<void> {
     options: {
       apis: { type: 'string' },
       'api-port': { type: 'string' },
+      'gateway-port': { type: 'string' },
       workers: { type: 'string' },
       'worker-port': { type: 'string' },
       replicas: { type: 'string' },
@@ -62,6 +64,7 @@ async function main(): Promise<void> {
     root: ROOT,
     apis: count('--apis', values.apis ?? process.env.STACK_APIS, 3, 1, 20),
     apiPort: count('--api-port', values['api-port'] ?? process.env.STACK_API_PORT, 3001, 1024, 65000),
+    gatewayPort: count('--gateway-port', values['gateway-port'] ?? process.env.STACK_GATEWAY_PORT, 8080, 1024, 65535),
     workers: count('--workers', values.workers ?? process.env.STACK_WORKERS, 1, 0, 20),
     workerPort: count('--worker-port', values['worker-port'] ?? process.env.STACK_WORKER_PORT, 3101, 1024, 65000),
     replicas: count('--replicas', values.replicas ?? process.env.STACK_REPLICAS, 2, 0, 5),
@@ -109,10 +112,12 @@ async function up(options: StackOptions): Promise<void> {
 
   console.log(`\nzero-to-millions is up in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
   console.log(renderTable(await stack.status()));
-  const api = [...stack.members.values()].find((m) => m.kind === 'api');
+  const gateway = stack.member('gateway').address;
   console.log(`
-  Swagger UI   ${api?.address}/docs
-  Queues       ${api?.address}/admin/queues (user admin, password ${stack.adminToken}; a new one every run)
+  Gateway      ${gateway}   (the entry point; API instances listen privately behind it)
+  Swagger UI   ${gateway}/docs
+  Queues       ${gateway}/admin/queues (user admin, password ${stack.adminToken}; a new one every run)
+  Gateway API  curl -H "authorization: Bearer $(cat ${stack.gatewayAdminTokenFile})" ${gateway}/_gateway/status
   Logs         .stack/logs/<name>.log
   Drills       npm run stack -- status | stop <name> | start <name> | kill <name> | freeze <name> | thaw <name>
                npm run stack -- promote <replica> | add-replica   (see docs/database.md)

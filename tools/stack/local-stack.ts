@@ -12,6 +12,8 @@ export interface StackOptions {
   readonly root: string;
   readonly apis: number;
   readonly apiPort: number;
+  /** The gateway, the stack's one public entry, in front of every API instance. */
+  readonly gatewayPort: number;
   /** Queue workers (node dist/worker.js); each serves health and metrics on workerPort + i. */
   readonly workers: number;
   readonly workerPort: number;
@@ -72,6 +74,12 @@ export class LocalStack {
       await Promise.all(workers.map((worker) => worker.start()));
       this.savePids();
     }
+
+    log('starting the gateway in front of them...');
+    const gateway = this.gatewayMember(apis);
+    this.add(gateway);
+    await gateway.start();
+    this.savePids();
   }
 
   /** Stops APIs first (they drain), then Redis, then replicas, then the primary. */
@@ -101,8 +109,10 @@ export class LocalStack {
   }
 
   async status(): Promise<Array<Record<'name' | 'pid' | 'address' | 'state' | 'health', string>>> {
+    // The gateway first: it is the address a user talks to.
+    const members = [...this.members.values()].sort((a, b) => Number(b.kind === 'gateway') - Number(a.kind === 'gateway'));
     return Promise.all(
-      [...this.members.values()].map(async (m) => ({
+      members.map(async (m) => ({
         name: m.name,
         pid: String(m.process.pid ?? '-'),
         address: m.address,
@@ -143,6 +153,26 @@ export class LocalStack {
     return httpMember('api', proc, port);
   }
 
+  /** Where the gateway's admin token is written (mode 0600), for `curl -H "authorization: Bearer $(cat ...)"`. */
+  get gatewayAdminTokenFile(): string {
+    return join(this.options.root, 'gateway-admin-token');
+  }
+
+  private gatewayMember(apis: readonly StackMember[]): StackMember {
+    const token = randomBytes(24).toString('base64url');
+    writeFileSync(this.gatewayAdminTokenFile, `${token}\n`, { mode: 0o600 });
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      NODE_ENV: process.env.NODE_ENV ?? 'development',
+      GATEWAY_HOST: '127.0.0.1',
+      GATEWAY_PORT: String(this.options.gatewayPort),
+      UPSTREAMS: apis.map((a) => a.address).join(','),
+      GATEWAY_ADMIN_TOKEN: token,
+    };
+    const proc = nodeProgram({ name: 'gateway', script: 'gateway/main.js', env, logFile: join(this.logDir, 'gateway.log') });
+    return httpMember('gateway', proc, this.options.gatewayPort, ['/_gateway/health'], '/_gateway/health');
+  }
+
   private workerMember(index: number): StackMember {
     const name = `worker-${index}`;
     const port = this.options.workerPort + index - 1;
@@ -172,8 +202,9 @@ export class LocalStack {
   }
 
   private allPorts(): number[] {
-    const { apis, apiPort, replicas, pgPort, redisPort, workers, workerPort } = this.options;
+    const { apis, apiPort, replicas, pgPort, redisPort, gatewayPort, workers, workerPort } = this.options;
     return [
+      gatewayPort,
       pgPort,
       ...Array.from({ length: replicas }, (_, i) => pgPort + 1 + i),
       redisPort,

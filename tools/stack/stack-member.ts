@@ -54,12 +54,16 @@ export function redisMember(redis: RedisNode): StackMember {
   };
 }
 
-/** An HTTP program of this repo; `healthPaths` are tried in order and the first that answers reports. */
+/**
+ * An HTTP program of this repo; `healthPaths` are tried in order and the first that answers reports;
+ * `start` waits until `livePath` answers 2xx.
+ */
 export function httpMember(
   kind: 'api' | 'worker' | 'gateway',
   proc: ManagedProcess,
   port: number,
   healthPaths: readonly string[] = ['/health/ready', '/health/live'],
+  livePath = '/health/live',
 ): StackMember {
   const base = `http://127.0.0.1:${port}`;
   return {
@@ -69,7 +73,7 @@ export function httpMember(
     process: proc,
     start: async () => {
       proc.start();
-      await waitForHttp(`${base}/health/live`, proc);
+      await waitForHttp(`${base}${livePath}`, proc);
     },
     stop: () => proc.stop('SIGTERM', 30_000),
     health: async () => {

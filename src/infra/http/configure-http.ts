@@ -4,6 +4,7 @@ import type { AppConfig } from '../../config';
 import { registerCrossSiteRequestGuard } from './cross-site-requests';
 import { HttpExceptionFilter } from './http-exception.filter';
 import { registerResponseHeaders } from './http-hooks';
+import { registerStaticAssets } from './static-assets';
 import { setupSwagger } from './swagger';
 import { RequestValidationPipe } from './validation.pipe';
 
@@ -39,6 +40,7 @@ export async function configureHttp(app: NestFastifyApplication, config: AppConf
   app.useGlobalPipes(new RequestValidationPipe());
   app.useGlobalFilters(new HttpExceptionFilter());
   setupSwagger(app, config);
+  await registerStaticAssets(app, config);
 
   const server = app.getHttpServer();
   // Node requires headersTimeout above keepAliveTimeout, or idle keep-alive sockets are cut mid-request.

@@ -8,3 +8,4 @@ export { AdminGuard, AdminOnly } from './admin.guard';
 export { ADMIN_CHALLENGE, ADMIN_SECURITY, isAdminAuthorized } from './admin-credentials';
 export { toApiError } from './http-error';
 export { RequestId } from './request-id.decorator';
+export { registerCachePolicy } from './cache-headers';

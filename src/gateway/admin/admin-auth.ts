@@ -1,0 +1,36 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+
+export type AdminAccess = 'read' | 'write';
+
+export type AuthVerdict = { readonly ok: true } | { readonly ok: false; readonly statusCode: 401 | 403 | 404; readonly message: string };
+
+/**
+ * Who may use the admin API. With GATEWAY_ADMIN_TOKEN set, every admin route needs
+ * `Authorization: Bearer <token>`. Without one, changes are refused, and reads are open only off the
+ * public listener or outside production, so a production gateway never shows its topology by default.
+ */
+export class AdminAuth {
+  private readonly digest?: Buffer;
+
+  constructor(
+    token: string | undefined,
+    private readonly production: boolean,
+  ) {
+    // Compare digests: timingSafeEqual needs equal lengths, and the token's length stays secret too.
+    this.digest = token === undefined ? undefined : sha256(token);
+  }
+
+  check(authorization: string | undefined, access: AdminAccess, publicListener: boolean): AuthVerdict {
+    if (this.digest === undefined) {
+      if (access === 'write') return { ok: false, statusCode: 403, message: 'the admin API is read-only: set GATEWAY_ADMIN_TOKEN to enable changes' };
+      if (publicListener && this.production) return { ok: false, statusCode: 404, message: 'not found' };
+      return { ok: true };
+    }
+    const presented = /^Bearer (.+)$/i.exec(authorization ?? '')?.[1];
+    if (presented === undefined) return { ok: false, statusCode: 401, message: 'admin token required (Authorization: Bearer <token>)' };
+    if (!timingSafeEqual(sha256(presented), this.digest)) return { ok: false, statusCode: 401, message: 'invalid admin token' };
+    return { ok: true };
+  }
+}
+
+const sha256 = (s: string): Buffer => createHash('sha256').update(s).digest();
