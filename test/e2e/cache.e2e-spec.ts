@@ -158,6 +158,25 @@ describe('cache-aside: hits, invalidation, stampedes, TTLs, Redis outages, laggi
     }
   });
 
+  it('never caches a 404 for an article a lagging replica has not received yet', async () => {
+    const replica = infra.cluster.replicas[0]!;
+    await replica.query('SELECT pg_wal_replay_pause()');
+    try {
+      const created = await author.post('/articles', { title: 'brand new', body: 'x' });
+      expect(created.status).toBe(201);
+      const path = `/articles/${created.body.id}`;
+      // Without the creation's marker the fill would ask the paused replica, get a 404, and cache it.
+      for (const api of [b, a, b]) {
+        const res = await read(api, path);
+        expect(res.status).toBe(200);
+        expect(res.body.title).toBe('brand new');
+      }
+      expect((await author.get(path)).status).toBe(200);
+    } finally {
+      await replica.query('SELECT pg_wal_replay_resume()');
+    }
+  });
+
   it('refuses a fill that started before an invalidation (the stale-set race), at the Redis level', async () => {
     const redis = createClient({ url: infra.redis.url });
     await redis.connect();

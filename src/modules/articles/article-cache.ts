@@ -16,8 +16,8 @@ export function listPageKey(request: FastifyRequest): string {
   return `${ARTICLE_LISTS}:${query < 0 ? '' : request.url.slice(query + 1)}`;
 }
 
-/** An article was written, rendered or deleted: its own entry, and every page that may show it. */
+/**
+ * An article was created, written, rendered or deleted: its own entry, and every page that may show it.
+ * Creation counts too: a reader who asked a replica just before the insert replayed may have cached a 404.
+ */
 export const articleChanged = (id: string): CacheTarget => ({ keys: [`article:${id}`], versionKeys: [`article:${id}`, ARTICLE_LISTS] });
-
-/** A new article: no entry of its own yet, but every page may now show it. */
-export const articleAdded: CacheTarget = { keys: [], versionKeys: [ARTICLE_LISTS] };

@@ -3,7 +3,7 @@ import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, type EntityManager, Repository } from 'typeorm';
 import { CacheInvalidator } from '../../infra/cache';
 import { OutboxWriter } from '../../infra/queue';
-import { articleAdded, articleChanged } from './article-cache';
+import { articleChanged } from './article-cache';
 import { decodeCursor, encodeCursor, InvalidCursorError, type ArticleCursor } from './article-cursor';
 import type { CreateArticleDto } from './dto/create-article.dto';
 import { DEFAULT_PAGE_SIZE } from './dto/list-articles.query';
@@ -36,8 +36,8 @@ export class ArticlesService {
       await this.requestRender(em, id, revision, context);
       return this.loadWithAuthor(em, id);
     });
-    // After the commit, before the response: once a write has returned, no cached page may hide it.
-    await this.cache.invalidate(articleAdded);
+    // After the commit, before the response: once a write has returned, no cached page (or cached 404) may hide it.
+    await this.cache.invalidate(articleChanged(article.id));
     return article;
   }
 
