@@ -39,6 +39,7 @@ export interface AppConfig {
   };
   readonly passwordHash: { readonly memoryKib: number; readonly iterations: number };
   readonly cache: {
+    readonly enabled: boolean;
     readonly redisUrl: string;
     readonly timeoutMs: number;
     readonly ttlMs: number;
@@ -138,6 +139,7 @@ export function loadConfig(source: EnvSource = process.env): AppConfig {
     },
     passwordHash: { memoryKib: e.PASSWORD_HASH_MEMORY_KIB, iterations: e.PASSWORD_HASH_ITERATIONS },
     cache: {
+      enabled: e.CACHE_ENABLED,
       redisUrl: e.CACHE_REDIS_URL ?? e.REDIS_URL,
       timeoutMs: e.CACHE_TIMEOUT_MS,
       ttlMs: e.CACHE_TTL_MS,

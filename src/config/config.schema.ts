@@ -107,6 +107,8 @@ export const envSchema = z
 
     // The cache may live on its own Redis (allkeys-lru) while sessions and queues keep noeviction; defaults to REDIS_URL.
     CACHE_REDIS_URL: redisUrl.optional(),
+    // Off: cached routes always run their handler (writes still invalidate, for instances that have it on).
+    CACHE_ENABLED: bool.default(true),
     CACHE_TIMEOUT_MS: int(5, 10_000).default(100),
     CACHE_TTL_MS: int(100, 86_400_000).default(60_000),
     CACHE_LIST_TTL_MS: int(100, 86_400_000).default(10_000),
@@ -173,7 +175,7 @@ export const envSchema = z
       ctx.addIssue({ code: 'custom', path: [env.DB_NODES ? 'DB_NODES' : 'DB_REPLICAS'], message: `node name "${duplicate}" is used twice` });
     }
     // After the marker expires a fill reads any replica within the lag limit; it must not be one that lacks the write.
-    if (env.CACHE_MARKER_MS <= env.DB_REPLICA_MAX_LAG_MS) {
+    if (env.CACHE_ENABLED && env.CACHE_MARKER_MS <= env.DB_REPLICA_MAX_LAG_MS) {
       ctx.addIssue({ code: 'custom', path: ['CACHE_MARKER_MS'], message: 'must be longer than DB_REPLICA_MAX_LAG_MS' });
     }
     // After the TTL a session reads any replica within the lag limit; it must not be one that still lacks the write.

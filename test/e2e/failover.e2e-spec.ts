@@ -30,7 +30,8 @@ describe('failover drills through `npm run stack` (synchronous replication, prim
       replicas: 2,
       apis: 1,
       sync: true,
-      env: { DB_MONITOR_INTERVAL_MS: '250', DB_CONNECT_TIMEOUT_MS: String(CONNECT_TIMEOUT_MS), HEALTH_CACHE_MS: '0', SHUTDOWN_DRAIN_DELAY_MS: '0' },
+      // Routing drills read the database on every request: no cache-aside in front.
+      env: { CACHE_ENABLED: 'false', DB_MONITOR_INTERVAL_MS: '250', DB_CONNECT_TIMEOUT_MS: String(CONNECT_TIMEOUT_MS), HEALTH_CACHE_MS: '0', SHUTDOWN_DRAIN_DELAY_MS: '0' },
     });
     api = `http://127.0.0.1:${stack.ports.api}`;
     writer = new HttpClient(api);

@@ -17,7 +17,8 @@ describe('read/write splitting (real API process, shared primary + 2 replicas)',
 
   beforeAll(async () => {
     // No outbox relay: its background polling of the primary would blur "reads never touch the primary".
-    api = await startApi(env, 'api-routing', { DB_MONITOR_INTERVAL_MS: '250', HEALTH_CACHE_MS: '0', SHUTDOWN_DRAIN_DELAY_MS: '0', OUTBOX_RELAY_ENABLED: 'false' });
+    // Routing is measured per request, so no cache-aside in front of the database.
+    api = await startApi(env, 'api-routing', { CACHE_ENABLED: 'false', DB_MONITOR_INTERVAL_MS: '250', HEALTH_CACHE_MS: '0', SHUTDOWN_DRAIN_DELAY_MS: '0', OUTBOX_RELAY_ENABLED: 'false' });
     author = new HttpClient(api.url);
     await signUpAndLogIn(author, 'Router');
   });
@@ -100,7 +101,7 @@ describe('read/write splitting (real API process, shared primary + 2 replicas)',
   });
 
   it('sends no X-Db-Node header when debug headers are off (the production default)', async () => {
-    const quiet = await startApi(env, 'api-quiet', { DEBUG_HEADERS: 'false', SHUTDOWN_DRAIN_DELAY_MS: '0' });
+    const quiet = await startApi(env, 'api-quiet', { CACHE_ENABLED: 'false', DEBUG_HEADERS: 'false', SHUTDOWN_DRAIN_DELAY_MS: '0' });
     try {
       const res = await new HttpClient(quiet.url).get('/articles?limit=1');
       expect(res.status).toBe(200);
@@ -116,7 +117,7 @@ describe('read/write splitting (real API process, shared primary + 2 replicas)',
     const [replica1, replica2] = replicasOf(env);
     const list = (...replicas: Array<{ name: string; url: string }>) =>
       JSON.stringify({ nodes: [{ name: 'primary', url: env.DB_PRIMARY }, ...replicas] });
-    const watcher = await startApi(env, 'api-nodes-file', { DB_NODES_FILE: file, DB_MONITOR_INTERVAL_MS: '200', SHUTDOWN_DRAIN_DELAY_MS: '0' });
+    const watcher = await startApi(env, 'api-nodes-file', { CACHE_ENABLED: 'false', DB_NODES_FILE: file, DB_MONITOR_INTERVAL_MS: '200', SHUTDOWN_DRAIN_DELAY_MS: '0' });
     try {
       // No file yet: the configured nodes serve, and the log says why.
       await watcher.waitForLog((l) => typeof l.msg === 'string' && l.msg.includes('cannot read it (ENOENT); keeping the configured node list'));

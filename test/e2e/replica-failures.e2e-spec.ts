@@ -10,6 +10,8 @@ import { waitForReplicas } from '../support/replication';
 const QUERY_TIMEOUT_MS = 1000;
 // Short intervals and timeouts so each drill takes seconds; the behaviour is the same at production values.
 const FAST = {
+  // Routing drills read the database on every request: no cache-aside in front.
+  CACHE_ENABLED: 'false',
   DB_MONITOR_INTERVAL_MS: '250',
   DB_CONNECT_TIMEOUT_MS: '500',
   DB_QUERY_TIMEOUT_MS: String(QUERY_TIMEOUT_MS),

@@ -16,6 +16,7 @@ export class CacheAsideInterceptor implements NestInterceptor {
   ) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    if (!this.config.cache.enabled) return next.handle();
     const options = this.reflector.get<CacheAsideOptions>(CACHE_ASIDE, context.getHandler());
     const request = context.switchToHttp().getRequest<FastifyRequest>();
     const reply = context.switchToHttp().getResponse<FastifyReply>();
