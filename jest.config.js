@@ -22,7 +22,7 @@ const common = {
 /** @type {import('jest').Config} */
 module.exports = {
   projects: [
-    { ...common, displayName: 'unit', roots: ['<rootDir>/src', '<rootDir>/tools'], testMatch: ['**/*.spec.ts'] },
+    { ...common, displayName: 'unit', roots: ['<rootDir>/src', '<rootDir>/tools', '<rootDir>/docker'], testMatch: ['**/*.spec.ts'] },
     {
       ...common,
       displayName: 'e2e',
