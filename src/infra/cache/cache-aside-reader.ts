@@ -4,14 +4,17 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Counter, type Registry } from 'prom-client';
 import { type AppConfig, InjectConfig } from '../../config';
-import { runWithMinLsn } from '../database';
+import { readFromPrimary, runWithMinLsn } from '../database';
 import { InjectMetrics } from '../observability';
 import { CACHE_STORE } from './cache.tokens';
-import type { CachedResponse, CacheRef, VersionedCacheStore } from './versioned-cache-store';
+import { type CachedResponse, type CacheRef, type Lookup, READ_FROM_PRIMARY, type VersionedCacheStore } from './versioned-cache-store';
 
 export type CacheOutcome = 'HIT' | 'MISS' | 'BYPASS';
 
 const LEASE_POLL_MS = 25;
+
+type Miss = Extract<Lookup, { kind: 'miss' }>;
+type Waited = Extract<Lookup, { kind: 'hit' }> | { readonly kind: 'lease' | 'gave up'; readonly lookup: Miss };
 
 /**
  * The cache-aside read path. A hit costs one Redis round trip; a miss takes a lease, so N concurrent
@@ -21,7 +24,7 @@ const LEASE_POLL_MS = 25;
  */
 @Injectable()
 export class CacheAsideReader {
-  private readonly requests: Counter<'result'>;
+  private readonly requests: Record<CacheOutcome, Counter.Internal>;
   private readonly loads: Counter;
   private readonly leaseWaits: Counter;
   private readonly staleSetsRefused: Counter;
@@ -32,7 +35,9 @@ export class CacheAsideReader {
     @InjectMetrics() metrics: Registry,
   ) {
     const registers = [metrics];
-    this.requests = new Counter({ name: 'cache_requests_total', help: 'Cache-aside reads by result (hit, miss, bypass)', labelNames: ['result'], registers });
+    const requests = new Counter({ name: 'cache_requests_total', help: 'Cache-aside reads by result (hit, miss, bypass)', labelNames: ['result'], registers });
+    // Bound once: no label lookup on the hit path, and every series is exported from the start, at 0.
+    this.requests = { HIT: requests.labels('hit'), MISS: requests.labels('miss'), BYPASS: requests.labels('bypass') };
     this.loads = new Counter({ name: 'cache_loads_total', help: 'Database loads made to fill the cache (one per lease)', registers });
     this.leaseWaits = new Counter({ name: 'cache_lease_waits_total', help: 'Misses that waited for another loader instead of loading', registers });
     this.staleSetsRefused = new Counter({
@@ -56,20 +61,22 @@ export class CacheAsideReader {
     }
     if (lease) {
       this.record('MISS', mark);
-      return this.fill(ref, lookup.version, lookup.minLsn, ttlMs, token, load);
+      return this.fill(ref, lookup, ttlMs, token, load);
     }
     // Another loader holds the lease: its value is moments away, and loading too would be the stampede.
     this.leaseWaits.inc();
-    const filled = await this.waitForFill(ref);
-    if (filled) {
+    const waited = await this.waitForFill(ref, token, lookup);
+    if (waited.kind === 'hit') {
       this.record('HIT', mark);
-      return replay(filled, reply);
+      return replay(waited.response, reply);
     }
     this.record('MISS', mark);
-    return this.atLeast(lookup.minLsn, load);
+    // The loader gave up (failed, or its fill was refused after a write): this waiter now holds the lease.
+    if (waited.kind === 'lease') return this.fill(ref, waited.lookup, ttlMs, token, load);
+    return this.atLeast(waited.lookup.minLsn, load);
   }
 
-  private async fill(ref: CacheRef, version: string, minLsn: string | undefined, ttlMs: number, token: string, load: () => Promise<unknown>) {
+  private async fill(ref: CacheRef, { version, minLsn }: Miss, ttlMs: number, token: string, load: () => Promise<unknown>) {
     this.loads.inc();
     const { negativeTtlMs } = this.config.cache;
     let value: unknown;
@@ -87,18 +94,28 @@ export class CacheAsideReader {
     return value;
   }
 
-  private async waitForFill(ref: CacheRef): Promise<CachedResponse | undefined> {
+  /**
+   * Polls for the loader's value. When the lease is gone without one, the first waiter to take it over loads
+   * (one load at a time, at the latest write's position); the others keep waiting for that one.
+   */
+  private async waitForFill(ref: CacheRef, token: string, first: Miss): Promise<Waited> {
     const deadline = Date.now() + this.config.cache.leaseWaitMs;
+    let latest = first;
     while (Date.now() < deadline) {
       await sleep(LEASE_POLL_MS);
       const lookup = await this.store.lookup(ref);
-      if (lookup.kind === 'hit') return lookup.response;
-      if (lookup.kind === 'bypass') return undefined;
+      if (lookup.kind === 'hit') return lookup;
+      if (lookup.kind === 'bypass') break;
+      latest = lookup;
+      const lease = await this.store.acquireLease(ref, token, this.config.cache.leaseMs);
+      if (lease === undefined) break;
+      if (lease) return { kind: 'lease', lookup };
     }
-    return undefined;
+    return { kind: 'gave up', lookup: latest };
   }
 
   private atLeast<T>(minLsn: string | undefined, load: () => Promise<T>): Promise<T> {
+    if (minLsn === READ_FROM_PRIMARY) return readFromPrimary(load);
     return minLsn ? runWithMinLsn(minLsn, load) : load();
   }
 
@@ -110,7 +127,7 @@ export class CacheAsideReader {
 
   /** Before the response is produced: a replayed 404 throws, and must still carry its X-Cache. */
   private record(outcome: CacheOutcome, mark: (o: CacheOutcome) => void): void {
-    this.requests.inc({ result: outcome.toLowerCase() });
+    this.requests[outcome].inc();
     mark(outcome);
   }
 }

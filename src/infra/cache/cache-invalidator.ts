@@ -6,7 +6,7 @@ import { type AppConfig, InjectConfig } from '../../config';
 import { currentPrimaryLsn } from '../database';
 import { InjectMetrics } from '../observability';
 import { CACHE_STORE } from './cache.tokens';
-import type { VersionedCacheStore } from './versioned-cache-store';
+import { READ_FROM_PRIMARY, type VersionedCacheStore } from './versioned-cache-store';
 
 /** What a write changed: entries to drop, and version counters to bump (an entity's own, a list group's). */
 export interface CacheTarget {
@@ -57,7 +57,8 @@ export class CacheInvalidator implements OnApplicationShutdown {
 
   private async apply({ keys, versionKeys }: CacheTarget): Promise<boolean> {
     // The position after this commit: the next fill must read a replica that has replayed it, or the primary.
-    const lsn = await currentPrimaryLsn(this.dataSource).catch(() => undefined);
+    // Unknown (the primary did not answer just after the commit): without a floor a lagging replica could refill the old row.
+    const lsn = await currentPrimaryLsn(this.dataSource).catch(() => READ_FROM_PRIMARY);
     return this.store.invalidate(keys, versionKeys, lsn, this.config.cache.markerMs);
   }
 

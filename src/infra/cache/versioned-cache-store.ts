@@ -15,9 +15,12 @@ export interface CachedResponse {
   readonly body: string;
 }
 
+/** An invalidation's floor when the commit's WAL position could not be read: fills go to the primary instead. */
+export const READ_FROM_PRIMARY = 'primary';
+
 export type Lookup =
   | { readonly kind: 'hit'; readonly response: CachedResponse }
-  /** `version` must be passed back to storeIfCurrent; `minLsn` is the WAL position of the last invalidation, if recent. */
+  /** `version` must be passed back to storeIfCurrent; `minLsn` is the last recent invalidation's WAL position (or READ_FROM_PRIMARY). */
   | { readonly kind: 'miss'; readonly version: string; readonly minLsn?: string }
   | { readonly kind: 'bypass' };
 
@@ -51,11 +54,16 @@ const RELEASE_LEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redi
  * is reported as a bypass, never thrown, so a Redis outage only costs cache hits.
  */
 export class VersionedCacheStore {
+  private readonly redis: RedisClient;
+
   constructor(
-    private readonly redis: RedisClient,
+    redis: RedisClient,
     private readonly breaker: CircuitBreaker,
     private readonly timeoutMs: number,
-  ) {}
+  ) {
+    // guard() bounds every reply; node-redis's own per-command AbortSignal.timeout fires anyway, after each reply (bench/cache.bench.ts).
+    this.redis = redis.withCommandOptions({ timeout: undefined }) as RedisClient;
+  }
 
   async lookup(ref: CacheRef): Promise<Lookup> {
     const values = await this.guard(() => this.redis.mGet([entryKey(ref.key), versionKey(ref.versionKey), markerKey(ref.versionKey)]));
@@ -93,8 +101,8 @@ export class VersionedCacheStore {
 
   /**
    * After a commit: bump the version of every affected counter (so in-flight fills are refused and
-   * old entries stop matching), drop the entries, and leave a marker with the commit's WAL position
-   * so the next fill reads from a replica that has replayed it (or from the primary).
+   * old entries stop matching), drop the entries, and leave a marker with the commit's WAL position (or
+   * READ_FROM_PRIMARY) so the next fill reads from a replica that has replayed it, or from the primary.
    */
   async invalidate(keys: readonly string[], versionKeys: readonly string[], lsn: string | undefined, markerMs: number): Promise<boolean> {
     const done = await this.guard(() => {
