@@ -4,7 +4,9 @@ import type { Logger } from 'pino';
 import proxyAddr from 'proxy-addr';
 import { AdminApi } from './admin/admin-api';
 import { AdminAuth } from './admin/admin-auth';
+import { AdminSession } from './admin/admin-session';
 import { createGatewayMetrics } from './admin/gateway-metrics';
+import { ArchitecturePage } from './architecture/architecture-page';
 import { EdgeCache, type ExchangeFactory } from './cache/edge-cache';
 import type { GatewayConfig } from './config/gateway-config';
 import { DnsDiscovery, dnsResolver } from './discovery/dns-discovery';
@@ -16,7 +18,7 @@ import { RequestHandler } from './server/request-handler';
 import { HealthChecker } from './upstreams/health-checker';
 import { UpstreamSet } from './upstreams/upstream-set';
 
-/** The whole gateway: upstream set, discovery, health checks, edge cache, proxy, admin API, listeners. */
+/** The whole gateway: upstream set, discovery, health checks, edge cache, proxy, admin API and page, listeners. */
 export class Gateway {
   private draining = false;
   private server?: Server;
@@ -31,6 +33,7 @@ export class Gateway {
     private readonly handler: RequestHandler,
     private readonly admin: AdminApi,
     private readonly stats: ProxyStats,
+    private readonly page: ArchitecturePage,
   ) {}
 
   static async start(config: GatewayConfig, log: Logger): Promise<Gateway> {
@@ -59,14 +62,20 @@ export class Gateway {
       observeDuration: metrics.observeDuration,
     };
     let gateway: Gateway | undefined;
+    const draining = () => gateway?.draining ?? false;
+    const auth = new AdminAuth(config.admin.token, config.production);
+    const session = new AdminSession();
+    const page = new ArchitecturePage({ upstreams, stats, cache, config: config.observe, health: config.health, draining, auth, session, log });
     const admin = new AdminApi({
       upstreams,
       stats,
       cache,
       registry: metrics.registry,
-      auth: new AdminAuth(config.admin.token, config.production),
+      auth,
+      session,
+      routes: page.routes(),
       discovery: () => dns?.toJSON() ?? { kind: 'static' },
-      draining: () => gateway?.draining ?? false,
+      draining,
     });
     handler = new RequestHandler({
       ctx,
@@ -75,9 +84,9 @@ export class Gateway {
       trust: config.trustedProxies.length ? proxyAddr.compile([...config.trustedProxies]) : null,
       sticky: config.sticky.enabled ? new StickySessions(config.sticky.cookie, upstreams) : null,
       limits: config.limits,
-      draining: () => gateway?.draining ?? false,
+      draining,
     });
-    gateway = new Gateway(config, log, upstreams, checker, dns, handler, admin, stats);
+    gateway = new Gateway(config, log, upstreams, checker, dns, handler, admin, stats, page);
     // One check round before listening, so the first requests find the healthy upstreams in rotation.
     await checker.checkAll();
     await gateway.listen();
@@ -111,6 +120,7 @@ export class Gateway {
     if (this.draining) return false;
     this.draining = true;
     this.log.info('draining: no new connections; finishing in-flight requests');
+    await this.page.close();
     const server = this.server!;
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     this.adminServer?.close();

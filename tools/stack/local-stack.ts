@@ -167,6 +167,8 @@ export class LocalStack {
       GATEWAY_HOST: '127.0.0.1',
       GATEWAY_PORT: String(this.options.gatewayPort),
       UPSTREAMS: apis.map((a) => a.address).join(','),
+      // Workers are no upstreams; the architecture page (/_gateway/) reads their health and metrics here.
+      GATEWAY_OBSERVE_WORKERS: [...this.members.values()].filter((m) => m.kind === 'worker').map((m) => m.address).join(','),
       GATEWAY_ADMIN_TOKEN: token,
     };
     const proc = nodeProgram({ name: 'gateway', script: 'gateway/main.js', env, logFile: join(this.logDir, 'gateway.log') });

@@ -6,6 +6,7 @@ import type { ProxyStats } from '../proxy/proxy-stats';
 import { sendJsonError } from '../server/json-error';
 import type { UpstreamSet } from '../upstreams/upstream-set';
 import type { AdminAccess, AdminAuth } from './admin-auth';
+import type { AdminSession } from './admin-session';
 
 export const ADMIN_PREFIX = '/_gateway/';
 const MAX_ADMIN_BODY = 16 * 1024;
@@ -26,24 +27,34 @@ export interface AdminDeps {
   readonly cache: EdgeCache | null;
   readonly registry: Registry;
   readonly auth: AdminAuth;
+  readonly session: AdminSession;
+  /** More routes under /_gateway/ (the architecture page), keyed by the path after the prefix. */
+  readonly routes?: Readonly<Record<string, AdminRoute>>;
   readonly discovery: () => Record<string, unknown>;
   readonly draining: () => boolean;
 }
 
-type Route = { access: AdminAccess | 'open'; method: string; run: (req: IncomingMessage, res: ServerResponse) => Promise<void> | void };
+export interface AdminRoute {
+  readonly access: AdminAccess | 'open';
+  /** A read route a browser may also reach with the admin session cookie (EventSource sends no header). */
+  readonly session?: boolean;
+  readonly method: string;
+  readonly run: (req: IncomingMessage, res: ServerResponse, publicListener: boolean) => Promise<void> | void;
+}
 
 /** /_gateway/*: health (open), status and metrics (read), upstream changes and cache purges (write). */
 export class AdminApi {
   private readonly startedAt = Date.now();
-  private readonly routes: Record<string, Route>;
+  private readonly routes: Record<string, AdminRoute>;
 
   constructor(private readonly deps: AdminDeps) {
     this.routes = {
       health: { access: 'open', method: 'GET', run: (_q, res) => this.health(res) },
-      status: { access: 'read', method: 'GET', run: (_q, res) => json(res, 200, this.status()) },
+      status: { access: 'read', method: 'GET', run: (_q, res) => sendJson(res, 200, this.status()) },
       metrics: { access: 'read', method: 'GET', run: (_q, res) => this.metrics(res) },
       upstreams: { access: 'write', method: 'POST', run: (req, res) => this.changeUpstreams(req, res) },
       'cache/purge': { access: 'write', method: 'POST', run: (req, res) => this.purge(req, res) },
+      ...deps.routes,
     };
   }
 
@@ -53,10 +64,11 @@ export class AdminApi {
     if (route === undefined) return sendJsonError(res, 404, `no admin route ${req.url!.split('?')[0]}`);
     if (route.access !== 'open') {
       const verdict = this.deps.auth.check(req.headers.authorization, route.access, publicListener);
-      if (!verdict.ok) return sendJsonError(res, verdict.statusCode, verdict.message, undefined, verdict.statusCode === 401 ? ['www-authenticate', 'Bearer'] : []);
+      const bySession = !verdict.ok && verdict.statusCode === 401 && route.session === true && route.access === 'read' && this.deps.session.verify(req.headers.cookie);
+      if (!verdict.ok && !bySession) return sendJsonError(res, verdict.statusCode, verdict.message, undefined, verdict.statusCode === 401 ? ['www-authenticate', 'Bearer'] : []);
     }
     if (req.method !== route.method) return sendJsonError(res, 405, `use ${route.method} for ${ADMIN_PREFIX}${path}`, undefined, ['allow', route.method]);
-    Promise.resolve(route.run(req, res)).catch((err: Error & { statusCode?: number }) =>
+    Promise.resolve(route.run(req, res, publicListener)).catch((err: Error & { statusCode?: number }) =>
       sendJsonError(res, err.statusCode && err.statusCode < 500 ? err.statusCode : 500, err.statusCode ? err.message : 'internal error'),
     );
   }
@@ -64,8 +76,8 @@ export class AdminApi {
   private health(res: ServerResponse): void {
     const available = this.deps.upstreams.availableCount();
     const total = this.deps.upstreams.all.length;
-    if (this.deps.draining()) return json(res, 503, { statusCode: 503, error: 'Service Unavailable', message: 'draining: shutting down', status: 'draining' });
-    json(res, 200, { status: available === 0 ? 'no upstream available' : available < total ? 'degraded' : 'ok', upstreams: { available, total } });
+    if (this.deps.draining()) return sendJson(res, 503, { statusCode: 503, error: 'Service Unavailable', message: 'draining: shutting down', status: 'draining' });
+    sendJson(res, 200, { status: available === 0 ? 'no upstream available' : available < total ? 'degraded' : 'ok', upstreams: { available, total } });
   }
 
   status(): Record<string, unknown> {
@@ -99,25 +111,25 @@ export class AdminApi {
     const { upstreams } = this.deps;
     if (action === 'add' && !upstreams.add(url, 'admin')) return sendJsonError(res, 409, `upstream ${url} is already in the set`);
     if (action === 'remove' && !upstreams.remove(url)) return sendJsonError(res, 404, `upstream ${url} is not in the set`);
-    json(res, action === 'add' ? 201 : 200, { action, url, upstreams: upstreams.all.map((u) => u.url) });
+    sendJson(res, action === 'add' ? 201 : 200, { action, url, upstreams: upstreams.all.map((u) => u.url) });
   }
 
   private async purge(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const { path } = parse(purgeRequest, await readJson(req));
     if (!this.deps.cache) return sendJsonError(res, 409, 'the edge cache is disabled (EDGE_CACHE_ENABLED=false)');
-    json(res, 200, { path, purged: this.deps.cache.purge(path) });
+    sendJson(res, 200, { path, purged: this.deps.cache.purge(path) });
   }
 }
 
-function json(res: ServerResponse, statusCode: number, body: unknown): void {
+export function sendJson(res: ServerResponse, statusCode: number, body: unknown): void {
   const text = JSON.stringify(body);
   res.writeHead(statusCode, ['content-type', 'application/json; charset=utf-8', 'cache-control', 'no-store', 'content-length', String(Buffer.byteLength(text))]);
   res.end(text);
 }
 
-const badRequest = (message: string, statusCode = 400) => Object.assign(new Error(message), { statusCode });
+export const badRequest = (message: string, statusCode = 400) => Object.assign(new Error(message), { statusCode });
 
-function readJson(req: IncomingMessage): Promise<unknown> {
+export function readJson(req: IncomingMessage): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const type = req.headers['content-type'] ?? '';
     if (!/^application\/json\b/i.test(type)) return reject(badRequest('send a JSON body (content-type: application/json)', 415));
@@ -141,7 +153,7 @@ function readJson(req: IncomingMessage): Promise<unknown> {
   });
 }
 
-function parse<T>(schema: z.ZodType<T>, value: unknown): T {
+export function parse<T>(schema: z.ZodType<T>, value: unknown): T {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;

@@ -20,6 +20,11 @@ export class AdminAuth {
     this.digest = token === undefined ? undefined : sha256(token);
   }
 
+  /** Whether a token is configured (otherwise reads need none and changes are refused). */
+  get hasToken(): boolean {
+    return this.digest !== undefined;
+  }
+
   check(authorization: string | undefined, access: AdminAccess, publicListener: boolean): AuthVerdict {
     if (this.digest === undefined) {
       if (access === 'write') return { ok: false, statusCode: 403, message: 'the admin API is read-only: set GATEWAY_ADMIN_TOKEN to enable changes' };

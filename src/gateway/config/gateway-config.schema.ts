@@ -75,6 +75,12 @@ export const gatewayEnvSchema = z
     GATEWAY_ADMIN_HOST: z.string().min(1).default('127.0.0.1'),
 
     GATEWAY_SHUTDOWN_TIMEOUT_MS: int(100, 600_000).default(30_000),
+
+    // The live architecture page (/_gateway/): workers have no upstream role, so their addresses come from here.
+    GATEWAY_OBSERVE_WORKERS: csv(upstreamUrl).default([]),
+    GATEWAY_OBSERVE_INTERVAL_MS: int(100, 60_000).default(1000),
+    GATEWAY_OBSERVE_TIMEOUT_MS: int(50, 60_000).default(800),
+    GATEWAY_OBSERVE_MAX_CLIENTS: int(1, 1000).default(16),
   })
   .superRefine((env, ctx) => {
     const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
@@ -86,6 +92,9 @@ export const gatewayEnvSchema = z
     if (env.UPSTREAM_EJECT_MAX_MS < env.UPSTREAM_EJECT_BASE_MS) issue('UPSTREAM_EJECT_MAX_MS', 'must be at least UPSTREAM_EJECT_BASE_MS');
     if (env.EDGE_CACHE_MAX_ENTRY_BYTES > env.EDGE_CACHE_MAX_BYTES && env.EDGE_CACHE_ENABLED) {
       issue('EDGE_CACHE_MAX_ENTRY_BYTES', 'must not exceed EDGE_CACHE_MAX_BYTES');
+    }
+    if (env.GATEWAY_OBSERVE_TIMEOUT_MS >= env.GATEWAY_OBSERVE_INTERVAL_MS) {
+      issue('GATEWAY_OBSERVE_TIMEOUT_MS', 'must be below GATEWAY_OBSERVE_INTERVAL_MS, so a hung instance cannot delay the next update');
     }
     if (env.GATEWAY_ADMIN_PORT !== undefined && env.GATEWAY_ADMIN_PORT === env.GATEWAY_PORT) {
       issue('GATEWAY_ADMIN_PORT', 'must differ from GATEWAY_PORT');

@@ -14,6 +14,12 @@ describe('loadGatewayConfig', () => {
     expect(c.cache.enabled).toBe(true);
     expect(c.trustedProxies).toEqual([]);
     expect(Object.isFrozen(c.health)).toBe(true);
+    expect(c.observe).toEqual({ workers: [], intervalMs: 1000, timeoutMs: 800, maxClients: 16 });
+  });
+
+  it('reads the workers the architecture page observes', () => {
+    const c = loadGatewayConfig({ ...base, GATEWAY_OBSERVE_WORKERS: 'http://127.0.0.1:3101, http://127.0.0.1:3102/', GATEWAY_OBSERVE_INTERVAL_MS: '500', GATEWAY_OBSERVE_TIMEOUT_MS: '400' });
+    expect(c.observe).toMatchObject({ workers: ['http://127.0.0.1:3101', 'http://127.0.0.1:3102'], intervalMs: 500, timeoutMs: 400 });
   });
 
   it('reads DNS discovery', () => {
@@ -36,6 +42,9 @@ describe('loadGatewayConfig', () => {
     [{ ...base, GATEWAY_ADMIN_TOKEN: 'short' }, 'GATEWAY_ADMIN_TOKEN'],
     [{ ...base, GATEWAY_ADMIN_PORT: '8080' }, 'GATEWAY_ADMIN_PORT'],
     [{ ...base, EDGE_CACHE_MAX_BYTES: '1000', EDGE_CACHE_MAX_ENTRY_BYTES: '2000' }, 'EDGE_CACHE_MAX_ENTRY_BYTES'],
+    [{ ...base, GATEWAY_OBSERVE_WORKERS: 'http://127.0.0.1:3101,127.0.0.1:3102' }, 'GATEWAY_OBSERVE_WORKERS'],
+    [{ ...base, GATEWAY_OBSERVE_TIMEOUT_MS: '1000' }, 'GATEWAY_OBSERVE_TIMEOUT_MS'],
+    [{ ...base, GATEWAY_OBSERVE_MAX_CLIENTS: '0' }, 'GATEWAY_OBSERVE_MAX_CLIENTS'],
   ])('rejects %j and names %s', (env, name) => {
     expect(() => loadGatewayConfig(env)).toThrow(new RegExp(`^Invalid gateway configuration:\\n(.*\\n)*  - ${name}: `));
   });

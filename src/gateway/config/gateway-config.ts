@@ -44,6 +44,13 @@ export interface GatewayConfig {
   };
   readonly admin: { readonly token?: string; readonly port?: number; readonly host: string };
   readonly shutdownTimeoutMs: number;
+  /** The architecture page's scrapes of every API instance and worker (only while a page is open). */
+  readonly observe: {
+    readonly workers: readonly string[];
+    readonly intervalMs: number;
+    readonly timeoutMs: number;
+    readonly maxClients: number;
+  };
 }
 
 export class GatewayConfigError extends Error {
@@ -100,6 +107,12 @@ export function loadGatewayConfig(source: EnvSource = process.env): GatewayConfi
     },
     admin: { token: e.GATEWAY_ADMIN_TOKEN, port: e.GATEWAY_ADMIN_PORT, host: e.GATEWAY_ADMIN_HOST },
     shutdownTimeoutMs: e.GATEWAY_SHUTDOWN_TIMEOUT_MS,
+    observe: {
+      workers: e.GATEWAY_OBSERVE_WORKERS.map((u) => u.replace(/\/$/, '')),
+      intervalMs: e.GATEWAY_OBSERVE_INTERVAL_MS,
+      timeoutMs: e.GATEWAY_OBSERVE_TIMEOUT_MS,
+      maxClients: e.GATEWAY_OBSERVE_MAX_CLIENTS,
+    },
   });
 }
 

@@ -92,8 +92,9 @@ export class HealthChecker {
       const ok = res.statusCode >= 200 && res.statusCode < 300;
       return { ok, detail: `HTTP ${res.statusCode}`, draining: !ok && res.statusCode === 503 && saysDraining(text) };
     } catch (err) {
-      const e = err as { code?: string; name?: string; message?: string };
-      return { ok: false, detail: e.code ?? e.name ?? String(err), draining: false };
+      const e = err as { code?: unknown; name?: string; message?: string };
+      // A DOMException (the abort timeout) has a numeric legacy code: its name says more.
+      return { ok: false, detail: typeof e.code === 'string' ? e.code : (e.name ?? String(err)), draining: false };
     }
   }
 }
