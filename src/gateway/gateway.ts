@@ -12,6 +12,7 @@ import type { GatewayConfig } from './config/gateway-config';
 import { DnsDiscovery, dnsResolver } from './discovery/dns-discovery';
 import type { ProxyContext } from './proxy/proxy-exchange';
 import { ProxyStats } from './proxy/proxy-stats';
+import { PrivatePaths } from './proxy/private-paths';
 import { StickySessions } from './proxy/sticky-sessions';
 import { createGatewayServer } from './server/gateway-server';
 import { RequestHandler } from './server/request-handler';
@@ -83,6 +84,7 @@ export class Gateway {
       admin: config.admin.port === undefined ? admin : null,
       trust: config.trustedProxies.length ? proxyAddr.compile([...config.trustedProxies]) : null,
       sticky: config.sticky.enabled ? new StickySessions(config.sticky.cookie, upstreams) : null,
+      privatePaths: new PrivatePaths(config.privatePaths),
       limits: config.limits,
       draining,
     });

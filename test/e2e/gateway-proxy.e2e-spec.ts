@@ -103,6 +103,18 @@ describe('gateway: balancing, forwarded headers, admin API and discovery (gatewa
     expect(status.upstreams.find((u) => u.url === third.url)).toMatchObject({ source: 'admin', status: 'up' });
   });
 
+  it("keeps the instances' /metrics off the public side, however the path is spelled", async () => {
+    for (const path of ['/metrics', '/metrics?x=1', '/%6Detrics', '//metrics']) {
+      const res = await new HttpClient(gateway.url).get(path);
+      expect(res.status).toBe(404);
+      expect(res.body).toEqual(errorShape(404));
+      expect(res.text).not.toContain('http_requests_total');
+    }
+    // Still served on the private address, where Prometheus scrapes each instance.
+    expect((await new HttpClient(apis[0]!.url).get('/metrics')).text).toContain('http_requests_total');
+    expect((await gateway.status()).totals.rejected.privatePath).toBeGreaterThanOrEqual(4);
+  });
+
   it('serves status JSON and Prometheus metrics', async () => {
     const status = await gateway.status();
     expect(status.upstreams).toHaveLength(3);

@@ -76,6 +76,13 @@ export const gatewayEnvSchema = z
 
     GATEWAY_SHUTDOWN_TIMEOUT_MS: int(100, 600_000).default(30_000),
 
+    // Never forwarded: the instances' own metrics stay on the private network. `none` forwards everything.
+    GATEWAY_PRIVATE_PATHS: z
+      .string()
+      .default('/metrics')
+      .transform((v) => (v.trim() === 'none' ? [] : v.split(',').map((s) => s.trim()).filter(Boolean)))
+      .pipe(z.array(z.string().regex(/^\/\S*$/, 'must be paths starting with /, or none'))),
+
     // The live architecture page (/_gateway/): workers have no upstream role, so their addresses come from here.
     GATEWAY_OBSERVE_WORKERS: csv(upstreamUrl).default([]),
     GATEWAY_OBSERVE_INTERVAL_MS: int(100, 60_000).default(1000),

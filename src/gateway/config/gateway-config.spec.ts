@@ -13,6 +13,7 @@ describe('loadGatewayConfig', () => {
     expect(c.sticky.enabled).toBe(false);
     expect(c.cache.enabled).toBe(true);
     expect(c.trustedProxies).toEqual([]);
+    expect(c.privatePaths).toEqual(['/metrics']);
     expect(Object.isFrozen(c.health)).toBe(true);
     expect(c.observe).toEqual({ workers: [], intervalMs: 1000, timeoutMs: 800, maxClients: 16 });
   });
@@ -20,6 +21,11 @@ describe('loadGatewayConfig', () => {
   it('reads the workers the architecture page observes', () => {
     const c = loadGatewayConfig({ ...base, GATEWAY_OBSERVE_WORKERS: 'http://127.0.0.1:3101, http://127.0.0.1:3102/', GATEWAY_OBSERVE_INTERVAL_MS: '500', GATEWAY_OBSERVE_TIMEOUT_MS: '400' });
     expect(c.observe).toMatchObject({ workers: ['http://127.0.0.1:3101', 'http://127.0.0.1:3102'], intervalMs: 500, timeoutMs: 400 });
+  });
+
+  it('reads private paths, and none forwards everything', () => {
+    expect(loadGatewayConfig({ ...base, GATEWAY_PRIVATE_PATHS: '/metrics, /internal' }).privatePaths).toEqual(['/metrics', '/internal']);
+    expect(loadGatewayConfig({ ...base, GATEWAY_PRIVATE_PATHS: 'none' }).privatePaths).toEqual([]);
   });
 
   it('reads DNS discovery', () => {
@@ -38,6 +44,7 @@ describe('loadGatewayConfig', () => {
     [{ ...base, UPSTREAM_HEALTH_RISE: '0' }, 'UPSTREAM_HEALTH_RISE'],
     [{ ...base, UPSTREAM_HEALTH_TIMEOUT_MS: '1000' }, 'UPSTREAM_HEALTH_TIMEOUT_MS'],
     [{ ...base, GATEWAY_TRUSTED_PROXIES: '10.0.0.0/8,not an ip' }, 'GATEWAY_TRUSTED_PROXIES'],
+    [{ ...base, GATEWAY_PRIVATE_PATHS: '/metrics,metrics' }, 'GATEWAY_PRIVATE_PATHS'],
     [{ ...base, GATEWAY_STICKY_SESSIONS: 'yes' }, 'GATEWAY_STICKY_SESSIONS'],
     [{ ...base, GATEWAY_ADMIN_TOKEN: 'short' }, 'GATEWAY_ADMIN_TOKEN'],
     [{ ...base, GATEWAY_ADMIN_PORT: '8080' }, 'GATEWAY_ADMIN_PORT'],

@@ -27,6 +27,7 @@ export interface GatewayConfig {
   readonly ejection: { readonly baseMs: number; readonly maxMs: number };
   readonly retry: { readonly tries: number; readonly requestTimeoutMs: number };
   readonly trustedProxies: readonly string[];
+  readonly privatePaths: readonly string[];
   readonly limits: {
     readonly maxHeaderBytes: number;
     readonly maxBodyBytes: number;
@@ -90,6 +91,7 @@ export function loadGatewayConfig(source: EnvSource = process.env): GatewayConfi
     ejection: { baseMs: e.UPSTREAM_EJECT_BASE_MS, maxMs: e.UPSTREAM_EJECT_MAX_MS },
     retry: { tries: e.GATEWAY_RETRY_TRIES, requestTimeoutMs: e.GATEWAY_REQUEST_TIMEOUT_MS },
     trustedProxies: e.GATEWAY_TRUSTED_PROXIES,
+    privatePaths: e.GATEWAY_PRIVATE_PATHS,
     limits: {
       maxHeaderBytes: e.GATEWAY_MAX_HEADER_BYTES,
       maxBodyBytes: e.GATEWAY_MAX_BODY_BYTES,

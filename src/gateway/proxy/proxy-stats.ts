@@ -11,6 +11,6 @@ export class ProxyStats {
   /** Upstream broke after the response started: the client got a truncated response (connection closed). */
   truncated = 0;
   clientAborts = 0;
-  rejected = { headersTooLarge: 0, bodyTooLarge: 0, timeout: 0, malformed: 0, connectionCap: 0 };
+  rejected = { headersTooLarge: 0, bodyTooLarge: 0, timeout: 0, malformed: 0, connectionCap: 0, privatePath: 0 };
   activeRequests = 0;
 }

@@ -4,6 +4,7 @@ import type { AdminApi } from '../admin/admin-api';
 import { ADMIN_PREFIX } from '../admin/admin-api';
 import type { EdgeCache } from '../cache/edge-cache';
 import type { GatewayConfig } from '../config/gateway-config';
+import type { PrivatePaths } from '../proxy/private-paths';
 import { ProxyExchange, type ProxyContext } from '../proxy/proxy-exchange';
 import { forwardRequest, type TrustFn } from '../proxy/request-headers';
 import type { StickySessions } from '../proxy/sticky-sessions';
@@ -20,6 +21,7 @@ export interface RequestHandlerDeps {
   readonly admin: AdminApi | null;
   readonly trust: TrustFn | null;
   readonly sticky: StickySessions | null;
+  readonly privatePaths: PrivatePaths;
   readonly limits: GatewayConfig['limits'];
   readonly draining: () => boolean;
 }
@@ -42,6 +44,10 @@ export class RequestHandler {
     if (url.startsWith(ADMIN_PREFIX)) {
       if (deps.admin !== null) return deps.admin.handle(req, res, true);
       return sendJsonError(res, 404, 'the admin API is on its own port (GATEWAY_ADMIN_PORT)');
+    }
+    if (deps.privatePaths.enabled && deps.privatePaths.matches(url)) {
+      stats.rejected.privatePath++;
+      return sendJsonError(res, 404, `${url.split('?')[0]} is not served through the gateway (GATEWAY_PRIVATE_PATHS)`);
     }
     const method = req.method!;
     if (method === 'CONNECT' || method === 'TRACE') return sendJsonError(res, 405, `${method} is not allowed through the gateway`);
