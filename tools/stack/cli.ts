@@ -116,6 +116,7 @@ async function up(options: StackOptions): Promise<void> {
   console.log(`
   Gateway      ${gateway}   (the entry point; API instances listen privately behind it)
   Swagger UI   ${gateway}/docs
+  Live view    ${gateway}/_gateway/ (sign in with the token in ${stack.gatewayAdminTokenFile}; docs/architecture-page.md)
   Queues       ${gateway}/admin/queues (user admin, password ${stack.adminToken}; a new one every run)
   Gateway API  curl -H "authorization: Bearer $(cat ${stack.gatewayAdminTokenFile})" ${gateway}/_gateway/status
   Logs         .stack/logs/<name>.log
