@@ -116,10 +116,10 @@ export function requestFrom(localAddress: string, url: string, headers: Record<s
   });
 }
 
-/** Writes raw bytes on a fresh TCP connection and collects everything until the server closes it. */
-export function rawExchange(port: number, write: (socket: Socket) => void, timeoutMs = 10_000): Promise<string> {
+/** Writes raw bytes on a fresh TCP connection (from `localAddress`, to play a distinct client) and collects everything until the server closes it. */
+export function rawExchange(port: number, write: (socket: Socket) => void, timeoutMs = 10_000, localAddress?: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const socket = connect({ host: '127.0.0.1', port });
+    const socket = connect({ host: '127.0.0.1', port, localAddress });
     let received = '';
     const timer = setTimeout(() => {
       socket.destroy();
