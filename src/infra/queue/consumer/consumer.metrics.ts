@@ -1,49 +1,74 @@
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { DURATION_BUCKETS, JOB_OUTCOMES, QueueJobStats } from './job-stats';
+import { type HistogramSeries, ScrapeTimeHistogram } from './scrape-time-histogram';
 
-export type JobOutcome = 'completed' | 'retried' | 'failed' | 'requeued';
+export type { JobOutcome } from './job-stats';
 
-/** What this worker process did: jobs by outcome, how long they took, how busy it is. */
+/**
+ * What this worker process did: jobs by outcome, how long they took, how busy it is. The per-job numbers live in
+ * plain counters (QueueJobStats) and become samples at scrape time, as db_queries_total does.
+ */
 export class ConsumerMetrics {
-  readonly processed: Counter<'queue' | 'outcome' | 'result'>;
-  readonly duration: Histogram<'queue' | 'outcome'>;
-  readonly active: Gauge<'queue'>;
   readonly concurrency: Gauge<'queue'>;
   readonly stalled: Counter<'queue'>;
-  // Label lookups hash their label object on every call; a job's outcome is one of a few, so keep the children.
-  private readonly children = new Map<string, { processed: ReturnType<Counter['labels']>; duration: ReturnType<Histogram['labels']> }>();
+  private readonly queues = new Map<string, QueueJobStats>();
 
   constructor(registry: Registry) {
-    this.processed = new Counter({
+    const registers = [registry];
+    const queues = this.queues;
+    new Counter({
       name: 'queue_jobs_processed_total',
       help: 'Jobs this worker finished, by outcome (completed, retried, failed, requeued) and handler result',
       labelNames: ['queue', 'outcome', 'result'],
-      registers: [registry],
+      registers,
+      collect() {
+        this.reset();
+        for (const q of queues.values()) {
+          for (const outcome of JOB_OUTCOMES) {
+            for (const [result, n] of q.outcomes[outcome].byResult) this.inc({ queue: q.queue, outcome, result }, n);
+          }
+        }
+      },
     });
-    this.duration = new Histogram({
-      name: 'queue_job_duration_seconds',
-      help: 'Time from a job becoming active on this worker to its outcome',
-      labelNames: ['queue', 'outcome'],
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-      registers: [registry],
+    new ScrapeTimeHistogram(
+      'queue_job_duration_seconds',
+      'Time from a job becoming active on this worker to its outcome',
+      DURATION_BUCKETS,
+      () => durationSeries(queues.values()),
+      registry,
+    );
+    new Gauge({
+      name: 'queue_jobs_active',
+      help: 'Jobs this worker is processing now',
+      labelNames: ['queue'],
+      registers,
+      collect() {
+        this.reset();
+        for (const q of queues.values()) this.set({ queue: q.queue }, q.active);
+      },
     });
-    this.active = new Gauge({ name: 'queue_jobs_active', help: 'Jobs this worker is processing now', labelNames: ['queue'], registers: [registry] });
-    this.concurrency = new Gauge({ name: 'queue_worker_concurrency', help: 'Jobs this worker may process at once', labelNames: ['queue'], registers: [registry] });
+    this.concurrency = new Gauge({ name: 'queue_worker_concurrency', help: 'Jobs this worker may process at once', labelNames: ['queue'], registers });
     this.stalled = new Counter({
       name: 'queue_jobs_stalled_total',
       help: 'Stalled jobs (lock lost, e.g. a killed worker) this worker moved back to waiting',
       labelNames: ['queue'],
-      registers: [registry],
+      registers,
     });
   }
 
-  recordOutcome(queue: string, outcome: JobOutcome, result: string, seconds: number): void {
-    const key = `${queue}\0${outcome}\0${result}`;
-    let child = this.children.get(key);
-    if (!child) {
-      child = { processed: this.processed.labels({ queue, outcome, result }), duration: this.duration.labels({ queue, outcome }) };
-      this.children.set(key, child);
+  /** The counters a consumer updates per job; one set per queue, shared by every consumer of it. */
+  forQueue(queue: string): QueueJobStats {
+    let stats = this.queues.get(queue);
+    if (!stats) this.queues.set(queue, (stats = new QueueJobStats(queue)));
+    return stats;
+  }
+}
+
+function* durationSeries(queues: Iterable<QueueJobStats>): Iterable<HistogramSeries> {
+  for (const q of queues) {
+    for (const outcome of JOB_OUTCOMES) {
+      const s = q.outcomes[outcome];
+      if (s.count > 0) yield { labels: { queue: q.queue, outcome }, buckets: s.buckets, sum: s.sum, count: s.count };
     }
-    child.processed.inc();
-    child.duration.observe(seconds);
   }
 }

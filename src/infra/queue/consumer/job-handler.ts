@@ -6,7 +6,10 @@ export interface JobContext {
   readonly attempt: number;
   /** This worker's name (INSTANCE_ID), for records of who applied an effect. */
   readonly worker: string;
-  /** Aborted when a shutdown deadline passes: stop before committing, and the job goes back to the queue. */
+  /**
+   * Aborted when a shutdown deadline passes: stop before committing, and the job goes back to the queue.
+   * One signal serves all of the consumer's jobs, so remove any listener you add (untilAborted does).
+   */
   readonly signal: AbortSignal;
 }
 
