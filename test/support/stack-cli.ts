@@ -44,7 +44,8 @@ export async function startStackCli(options: { replicas: number; apis: number; s
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));
     }
-    rmSync(dir, { recursive: true, force: true });
+    // Z2M_KEEP_STACK=1 keeps the stack's data and logs (logs/<name>.log) for a post-mortem.
+    if (!process.env.Z2M_KEEP_STACK) rmSync(dir, { recursive: true, force: true });
   };
   const deadline = Date.now() + 90_000;
   while (!output.includes('Ctrl-C stops every process')) {

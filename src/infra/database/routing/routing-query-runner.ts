@@ -86,6 +86,11 @@ export class RoutingQueryRunner extends PostgresQueryRunner {
   private acquire(): Promise<PoolClient> {
     const leased = this.mode === 'slave' ? this.router.read(this.failedNode && new Set([this.failedNode])) : this.router.primary();
     return leased.then((lease) => {
+      // Released while the connection was on its way: hand it straight back rather than hold it forever.
+      if (this.isReleased) {
+        lease.client.release();
+        throw new Error('query runner was released before its connection arrived');
+      }
       this.lease = lease;
       this.databaseConnection = lease.client;
       this.driver.connectedQueryRunners.push(this);

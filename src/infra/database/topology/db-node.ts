@@ -5,6 +5,7 @@ import type { NodeObservation } from './node-probe';
 import type { ReplicaLag } from './replication-lag';
 
 const CLIENT_TIMEOUT_MARGIN_MS = 250;
+const ignoreClientError = (): void => undefined;
 
 export interface NodePoolSettings {
   readonly poolSize: number;
@@ -57,6 +58,10 @@ export class DbNode {
       statement_timeout: settings.connectTimeoutMs,
       idleTimeoutMillis: 0,
     });
+    // pg-pool listens for a client's 'error' only while it is idle. A checked-out connection whose server dies
+    // with no statement running (57P01 on a primary kill) emits 'error' on the client, which would crash the
+    // process; its failure still reaches whoever uses it next, as a rejected statement.
+    for (const pool of [this.pool, this.probePool]) pool.on('connect', (client) => client.on('error', ignoreClientError));
   }
 
   get name(): string {
