@@ -12,7 +12,7 @@ const CLI = join(REPO_ROOT, 'tools', 'stack', 'cli.ts');
 
 /** `npm run stack` as a user runs it, in a temp STACK_DIR on free ports; `ctl` is `npm run stack -- <args>`. */
 export interface StackCli {
-  readonly ports: { readonly pg: number; readonly api: number; readonly redis: number };
+  readonly ports: { readonly pg: number; readonly api: number; readonly redis: number; readonly gateway: number; readonly worker: number };
   output(): string;
   /** stdout of a control command; rejects (with stdout) on a non-zero exit. */
   ctl(...args: string[]): Promise<string>;
@@ -32,8 +32,19 @@ async function freeRange(count: number): Promise<number> {
 export async function startStackCli(options: { replicas: number; apis: number; sync?: boolean; env?: Record<string, string> }): Promise<StackCli> {
   const dir = mkdtempSync(join(tmpdir(), 'z2m-stack-'));
   const env = { ...process.env, ...options.env, STACK_DIR: dir };
-  const ports = { pg: await freeRange(options.replicas + 2), api: await freeRange(options.apis), redis: await freePort() };
-  const args = [CLI, '--apis', `${options.apis}`, '--replicas', `${options.replicas}`, '--pg-port', `${ports.pg}`, '--api-port', `${ports.api}`, '--redis-port', `${ports.redis}`];
+  const ports = {
+    pg: await freeRange(options.replicas + 2),
+    api: await freeRange(options.apis),
+    redis: await freePort(),
+    // Never the defaults (8080, 3101): a developer's own `npm run stack` may be running beside the tests.
+    gateway: await freePort(),
+    worker: await freeRange(2),
+  };
+  const args = [
+    CLI,
+    ...['--apis', `${options.apis}`, '--replicas', `${options.replicas}`, '--pg-port', `${ports.pg}`, '--api-port', `${ports.api}`],
+    ...['--redis-port', `${ports.redis}`, '--gateway-port', `${ports.gateway}`, '--worker-port', `${ports.worker}`],
+  ];
   if (options.sync) args.push('--sync');
   const child: ChildProcess = spawn(TSX, args, { env, cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
