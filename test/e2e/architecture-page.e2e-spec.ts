@@ -133,6 +133,8 @@ describe('architecture page: the live system in a browser (gateway, 3 APIs, a wo
       expect(first!.status).toBe(200);
       expect(first!.headers['content-type']).toBe('text/event-stream; charset=utf-8');
       expect(first!.headers['cache-control']).toBe('no-store');
+      // Once the last stream has had an event, every later snapshot was made with all of them open.
+      await streams.at(-1)!.next('snapshot', 3000, 0);
       const event = await first!.next('snapshot', 3000, first!.events.length);
       expect(first!.retryMs()).toBe(2000);
       const snapshot = JSON.parse(event.data);
