@@ -23,12 +23,18 @@ export class PrivatePaths {
 // The API's router percent-decodes paths (/%6Detrics reaches /metrics), so compare decoded; case and duplicate or
 // trailing slashes are folded too, erring towards refusing what the router might still match.
 function normalise(target: string): string {
-  const end = target.search(/[?#]/);
-  let path = end === -1 ? target : target.slice(0, end);
-  try {
-    path = decodeURIComponent(path);
-  } catch {
-    // Malformed escapes: the API answers 400 for them; compare the raw form.
+  let path = target;
+  const query = path.search(/[?#]/);
+  if (query !== -1) path = path.slice(0, query);
+  // This runs for every proxied request: the decode and the folds only when there is something to undo.
+  if (path.includes('%')) {
+    try {
+      path = decodeURIComponent(path);
+    } catch {
+      // Malformed escapes: the API answers 400 for them; compare the raw form.
+    }
   }
-  return path.toLowerCase().replace(/\/{2,}/g, '/').replace(/(.)\/$/, '$1');
+  path = path.toLowerCase();
+  if (path.includes('//')) path = path.replace(/\/{2,}/g, '/');
+  return path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
 }
