@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { request as httpRequest } from 'node:http';
 import { PASSWORD, uniqueEmail } from '../support/accounts';
 import { startApi, type ApiInstance } from '../support/api-process';
-import { FAST_HEALTH, parseRaw, rawExchange, startGateway, type GatewayInstance } from '../support/gateway-process';
+import { FAST_HEALTH, parseRaw, rawExchange, requestFrom, startGateway, type GatewayInstance } from '../support/gateway-process';
 import { errorShape } from '../support/http-client';
 import { sharedInfra } from '../support/shared-infra';
 
@@ -97,32 +96,17 @@ describe('gateway: request smuggling shapes and rate limits behind the gateway (
   });
 
   describe('rate limits held across both instances behind the gateway', () => {
-    /** A JSON POST from a chosen loopback source address: the real client IP the gateway forwards. */
-    const postFrom = (ip: string, path: string, json: unknown, headers: Record<string, string> = {}) =>
-      new Promise<{ status: number; servedBy: string; retryAfter?: string; body: any }>((resolve, reject) => {
-        const data = JSON.stringify(json);
-        const req = httpRequest(`${gateway.url}${path}`, {
-          method: 'POST',
-          localAddress: ip,
-          agent: false,
-          headers: { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(data)), ...headers },
-        });
-        req.on('response', (res) => {
-          let text = '';
-          res.setEncoding('utf8');
-          res.on('data', (c: string) => (text += c));
-          res.on('end', () =>
-            resolve({ status: res.statusCode!, servedBy: String(res.headers['x-served-by']), retryAfter: res.headers['retry-after'] as string | undefined, body: JSON.parse(text) }),
-          );
-        });
-        req.on('error', reject);
-        req.end(data);
-      });
+    /** A login from a chosen loopback source address: the real client IP the gateway forwards. */
+    const loginFrom = async (ip: string, json: unknown, headers: Record<string, string> = {}) => {
+      const res = await requestFrom(ip, `${gateway.url}/auth/login`, headers, json);
+      return { status: res.status, servedBy: String(res.headers['x-served-by']), retryAfter: res.headers['retry-after'] as string | undefined, body: JSON.parse(res.body) };
+    };
+
     it('limits one account from one client, with both instances serving it', async () => {
       const ip = clientIp();
       const email = uniqueEmail();
       const answers = [];
-      for (let i = 0; i < 4; i++) answers.push(await postFrom(ip, '/auth/login', { email, password: 'wrong password' }));
+      for (let i = 0; i < 4; i++) answers.push(await loginFrom(ip, { email, password: 'wrong password' }));
       expect(answers.map((a) => a.status)).toEqual([401, 401, 401, 429]);
       expect(new Set(answers.map((a) => a.servedBy))).toEqual(new Set(apis.map((a) => a.name)));
       expect(Number(answers[3]!.retryAfter)).toBeGreaterThan(0);
@@ -134,11 +118,11 @@ describe('gateway: request smuggling shapes and rate limits behind the gateway (
       const statuses: number[] = [];
       for (let i = 0; i < 6; i++) {
         const spoofed = { 'x-forwarded-for': `203.0.113.${i + 1}` };
-        statuses.push((await postFrom(ip, '/auth/login', { email: uniqueEmail(), password: PASSWORD }, spoofed)).status);
+        statuses.push((await loginFrom(ip, { email: uniqueEmail(), password: PASSWORD }, spoofed)).status);
       }
       expect(statuses).toEqual([401, 401, 401, 401, 401, 429]);
       // Another client is unaffected: the limit is keyed by the address the gateway saw, not by the header.
-      expect((await postFrom(clientIp(), '/auth/login', { email: uniqueEmail(), password: PASSWORD })).status).toBe(401);
+      expect((await loginFrom(clientIp(), { email: uniqueEmail(), password: PASSWORD })).status).toBe(401);
     });
   });
 });

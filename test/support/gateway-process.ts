@@ -102,17 +102,19 @@ export interface RawResponse {
   readonly body: string;
 }
 
-/** One HTTP request from a chosen loopback source address (to play a distinct client IP). */
-export function requestFrom(localAddress: string, url: string, headers: Record<string, string> = {}): Promise<RawResponse> {
+/** One HTTP request from a chosen loopback source address (to play a distinct client IP); a POST when `json` is given. */
+export function requestFrom(localAddress: string, url: string, headers: Record<string, string> = {}, json?: unknown): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { localAddress, headers, agent: false }, (res) => {
+    const data = json === undefined ? undefined : JSON.stringify(json);
+    const bodyHeaders = data === undefined ? {} : { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(data)) };
+    const req = httpRequest(url, { method: data === undefined ? 'GET' : 'POST', localAddress, headers: { ...bodyHeaders, ...headers }, agent: false }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => (body += c));
       res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
     });
     req.on('error', reject);
-    req.end();
+    req.end(data);
   });
 }
 
