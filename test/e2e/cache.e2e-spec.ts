@@ -191,7 +191,7 @@ describe('cache-aside: hits, invalidation, stampedes, TTLs, Redis outages, laggi
       expect(await store.invalidate([ref.key], [ref.versionKey], '0/1000', 5000)).toBe(true);
       // ...so its late store is refused, and the next reader misses with the write's position to read at.
       expect(await store.storeIfCurrent(ref, miss.version, { status: 200, body: '"old row"' }, 60_000, 'loader')).toBe(false);
-      expect(await store.lookup(ref)).toEqual({ kind: 'miss', version: '1', minLsn: '0/1000' });
+      expect(await store.lookup(ref)).toEqual({ kind: 'miss', version: '1', minLsn: '0/1000', leased: false });
     } finally {
       await redis.close();
     }

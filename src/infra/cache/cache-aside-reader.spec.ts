@@ -21,7 +21,7 @@ class MemoryStore {
     const version = String(this.versions.get(ref.versionKey) ?? 0);
     const entry = this.entries.get(ref.key);
     if (entry?.version === version) return { kind: 'hit', response: entry.response };
-    return { kind: 'miss', version, minLsn: this.markers.get(ref.versionKey) };
+    return { kind: 'miss', version, minLsn: this.markers.get(ref.versionKey), leased: this.leases.has(ref.key) };
   }
 
   async acquireLease(ref: CacheRef, token: string): Promise<boolean | undefined> {

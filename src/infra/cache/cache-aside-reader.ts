@@ -107,6 +107,8 @@ export class CacheAsideReader {
       if (lookup.kind === 'hit') return lookup;
       if (lookup.kind === 'bypass') break;
       latest = lookup;
+      // The loader is still at work: only a lease seen free is worth a SET NX.
+      if (lookup.leased) continue;
       const lease = await this.store.acquireLease(ref, token, this.config.cache.leaseMs);
       if (lease === undefined) break;
       if (lease) return { kind: 'lease', lookup };

@@ -20,8 +20,11 @@ export const READ_FROM_PRIMARY = 'primary';
 
 export type Lookup =
   | { readonly kind: 'hit'; readonly response: CachedResponse }
-  /** `version` must be passed back to storeIfCurrent; `minLsn` is the last recent invalidation's WAL position (or READ_FROM_PRIMARY). */
-  | { readonly kind: 'miss'; readonly version: string; readonly minLsn?: string }
+  /**
+   * `version` must be passed back to storeIfCurrent; `minLsn` is the last recent invalidation's WAL position (or
+   * READ_FROM_PRIMARY); `leased`: some loader holds the key's lease right now.
+   */
+  | { readonly kind: 'miss'; readonly version: string; readonly minLsn?: string; readonly leased: boolean }
   | { readonly kind: 'bypass' };
 
 const entryKey = (key: string) => `c:e:${key}`;
@@ -66,15 +69,15 @@ export class VersionedCacheStore {
   }
 
   async lookup(ref: CacheRef): Promise<Lookup> {
-    const values = await this.guard(() => this.redis.mGet([entryKey(ref.key), versionKey(ref.versionKey), markerKey(ref.versionKey)]));
+    const values = await this.guard(() => this.redis.mGet([entryKey(ref.key), versionKey(ref.versionKey), markerKey(ref.versionKey), leaseKey(ref.key)]));
     if (!values) return { kind: 'bypass' };
-    const [entry, version = null, marker = null] = values;
+    const [entry, version = null, marker = null, lease = null] = values;
     const current = version ?? '0';
     if (entry) {
       const decoded = decode(entry);
       if (decoded?.version === current) return { kind: 'hit', response: decoded.response };
     }
-    return { kind: 'miss', version: current, minLsn: marker ?? undefined };
+    return { kind: 'miss', version: current, minLsn: marker ?? undefined, leased: lease !== null };
   }
 
   /** One loader per key across all instances: true for the caller that should load, undefined when Redis is unavailable. */
