@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { PASSWORD, uniqueEmail } from '../support/accounts';
 import { startApi, type ApiInstance } from '../support/api-process';
-import { FAST_HEALTH, parseRaw, rawExchange, requestFrom, startGateway, type GatewayInstance } from '../support/gateway-process';
+import { FAST_HEALTH, parseRaw, rawExchange, requestFrom, startGateway, TEST_ADMIN_TOKEN, type GatewayInstance } from '../support/gateway-process';
 import { errorShape } from '../support/http-client';
 import { sharedInfra } from '../support/shared-infra';
 
@@ -92,6 +92,42 @@ describe('gateway: request smuggling shapes and rate limits behind the gateway (
       expect(res.status).toBe(200);
       expect(gateway.process.state).toBe('running');
       expect((await gateway.status()).totals.rejected.malformed).toBeGreaterThanOrEqual(rejected.length);
+    });
+  });
+
+  describe("the gateway's own sign-in route (the architecture page)", () => {
+    const signIn = (body: string, type = 'application/json') =>
+      fetch(`${gateway.url}/_gateway/architecture/sign-in`, { method: 'POST', headers: { 'content-type': type }, body });
+
+    it.each([
+      ['malformed JSON', 400, '{"token":', 'application/json'],
+      ['a JSON array', 400, '["x"]', 'application/json'],
+      ['no token', 400, '{}', 'application/json'],
+      ['an unknown field', 400, JSON.stringify({ token: 'x', admin: true }), 'application/json'],
+      ['a token of the wrong type', 400, '{"token":12345}', 'application/json'],
+      ['a form body', 415, 'token=x', 'application/x-www-form-urlencoded'],
+      ['a body over 16 KiB', 413, JSON.stringify({ token: 'x'.repeat(20_000) }), 'application/json'],
+      ['a wrong token', 401, JSON.stringify({ token: 'not-the-admin-token' }), 'application/json'],
+    ])('answers %s with a %d in the error shape, and sets no cookie', async (_name, status, body, type) => {
+      const res = await signIn(body, type);
+      expect(res.status).toBe(status);
+      expect(res.headers.get('set-cookie')).toBeNull();
+      expect(await res.json()).toEqual(errorShape(status));
+    });
+
+    it('answers a chunked body that grows past 16 KiB with a 413 in the error shape, then closes', async () => {
+      const text = await rawExchange(gateway.port, (s) => {
+        s.write('POST /_gateway/architecture/sign-in HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n');
+        const chunk = `{"token":"${'x'.repeat(8 * 1024)}`;
+        for (let i = 0; i < 3; i++) s.write(`${chunk.length.toString(16)}\r\n${chunk}\r\n`);
+      });
+      expect(parseRaw(text)).toEqual({ status: 413, body: errorShape(413) });
+    });
+
+    it('still signs in with the right token afterwards', async () => {
+      const res = await signIn(JSON.stringify({ token: TEST_ADMIN_TOKEN }));
+      expect(res.status).toBe(204);
+      expect(res.headers.get('set-cookie')).toMatch(/^gw_admin_session=\d+\.[\w-]{43}; Path=\/_gateway\/;/);
     });
   });
 

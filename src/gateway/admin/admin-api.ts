@@ -68,9 +68,11 @@ export class AdminApi {
       if (!verdict.ok && !bySession) return sendJsonError(res, verdict.statusCode, verdict.message, undefined, verdict.statusCode === 401 ? ['www-authenticate', 'Bearer'] : []);
     }
     if (req.method !== route.method) return sendJsonError(res, 405, `use ${route.method} for ${ADMIN_PREFIX}${path}`, undefined, ['allow', route.method]);
-    Promise.resolve(route.run(req, res, publicListener)).catch((err: Error & { statusCode?: number }) =>
-      sendJsonError(res, err.statusCode && err.statusCode < 500 ? err.statusCode : 500, err.statusCode ? err.message : 'internal error'),
-    );
+    Promise.resolve(route.run(req, res, publicListener)).catch((err: Error & { statusCode?: number }) => {
+      // A body too large to read is not drained on a kept-alive connection: close it after the answer.
+      if (err.statusCode === 413) res.shouldKeepAlive = false;
+      sendJsonError(res, err.statusCode && err.statusCode < 500 ? err.statusCode : 500, err.statusCode ? err.message : 'internal error');
+    });
   }
 
   private health(res: ServerResponse): void {
@@ -133,15 +135,20 @@ export function readJson(req: IncomingMessage): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const type = req.headers['content-type'] ?? '';
     if (!/^application\/json\b/i.test(type)) return reject(badRequest('send a JSON body (content-type: application/json)', 415));
+    const tooLarge = () => badRequest(`request body exceeds ${MAX_ADMIN_BODY} bytes`, 413);
+    if (Number(req.headers['content-length'] ?? 0) > MAX_ADMIN_BODY) return reject(tooLarge());
     const chunks: Buffer[] = [];
     let size = 0;
-    req.on('data', (c: Buffer) => {
+    const collect = (c: Buffer) => {
       size += c.length;
-      if (size > MAX_ADMIN_BODY) {
-        reject(badRequest(`request body exceeds ${MAX_ADMIN_BODY} bytes`, 413));
-        req.destroy();
-      } else chunks.push(c);
-    });
+      if (size <= MAX_ADMIN_BODY) return void chunks.push(c);
+      // Not req.destroy(): that would close the socket before the 413 is written. The rest is discarded, and
+      // the handler closes the connection after the answer.
+      req.off('data', collect);
+      req.resume();
+      reject(tooLarge());
+    };
+    req.on('data', collect);
     req.on('error', reject);
     req.on('end', () => {
       try {
