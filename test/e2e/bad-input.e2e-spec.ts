@@ -30,6 +30,10 @@ const cases: Case[] = [
   { name: 'signup: name is an object', method: 'POST', path: '/auth/signup', opts: json({ ...validSignup, name: { $ne: '' } }), status: 400, message: /^name must be a string$/ },
   { name: 'signup: unknown field', method: 'POST', path: '/auth/signup', opts: json({ ...validSignup, isAdmin: true }), status: 400, message: /^property isAdmin should not exist$/ },
   { name: 'signup: prototype pollution key', method: 'POST', path: '/auth/signup', opts: raw(JSON.stringify(validSignup).replace('{', '{"__proto__":{"polluted":1},')), status: 400 },
+  // found by the fuzzer (seed 908014455): half a surrogate pair made validator's isEmail throw, a 500
+  { name: 'login: email is half a surrogate pair', method: 'POST', path: '/auth/login', opts: raw('{"email":"\\ud800","password":"bbbbbbbbbbbb"}'), status: 400, message: /^email must be well-formed Unicode text/ },
+  { name: 'signup: name ends in half a surrogate pair', method: 'POST', path: '/auth/signup', opts: raw(JSON.stringify(validSignup).replace('"X"', '"X\\udc00"')), status: 400, message: /^name must be well-formed Unicode text/ },
+  { name: 'article: title holds half a surrogate pair', method: 'POST', path: '/articles', opts: raw('{"title":"a\\ud83d b","body":"b"}'), status: 400, message: /^title must be well-formed Unicode text/ },
   { name: 'login: email is null', method: 'POST', path: '/auth/login', opts: json({ email: null, password: 'x' }), status: 400, message: /^email must be a string$/ },
   { name: 'login: password is an array', method: 'POST', path: '/auth/login', opts: json({ email: 'x@example.com', password: ['a'] }), status: 400, message: /^password must be a string$/ },
   { name: 'article: title is a number', method: 'POST', path: '/articles', opts: json({ title: 1, body: 'b' }), status: 400, message: /^title must be a string$/ },
