@@ -1,5 +1,6 @@
 // @swc/jest compiles everything, node_modules included, to CommonJS: Nest 12 is ESM-only and jest's
-// module system has no require(esm). Do not switch to --experimental-vm-modules (see ARCHITECTURE.md).
+// module system has no require(esm). Do not switch to --experimental-vm-modules: in that mode jest refuses the CommonJS packages that require() the
+// ESM-only @nestjs/common (@nestjs/throttler, @bull-board/nestjs), and fastify.inject and Swagger's static files break.
 const swc = [
   '@swc/jest',
   {
@@ -22,7 +23,12 @@ const common = {
 /** @type {import('jest').Config} */
 module.exports = {
   projects: [
-    { ...common, displayName: 'unit', roots: ['<rootDir>/src', '<rootDir>/tools', '<rootDir>/docker'], testMatch: ['**/*.spec.ts'] },
+    {
+      ...common,
+      displayName: 'unit',
+      roots: ['<rootDir>/src', '<rootDir>/tools', '<rootDir>/docker'],
+      testMatch: ['**/*.spec.ts'],
+    },
     {
       ...common,
       displayName: 'e2e',

@@ -34,8 +34,11 @@ function cachedModule(url: string): DynamicModule {
   // The code the API runs: tsc's output in dist/ (npm run build), as the other benchmarks load it.
   const { CacheAside, CacheModule } = require('../dist/infra/cache/index.js') as typeof import('../src/infra/cache');
   const { ConfigModule, loadConfig } = require('../dist/config/index.js') as typeof import('../src/config');
-  const { METRICS_REGISTRY } = require('../dist/infra/observability/metrics.js') as typeof import('../src/infra/observability/metrics');
-  const { articleKey } = require('../dist/modules/articles/article-cache.js') as typeof import('../src/modules/articles/article-cache');
+  const { RedisModule } = require('../dist/infra/redis/index.js') as typeof import('../src/infra/redis');
+  const { METRICS_REGISTRY } =
+    require('../dist/infra/observability/metrics.js') as typeof import('../src/infra/observability/metrics');
+  const { articleKey } =
+    require('../dist/modules/articles/article-cache.js') as typeof import('../src/modules/articles/article-cache');
   const { getDataSourceToken } = require('@nestjs/typeorm') as typeof import('@nestjs/typeorm');
   const { Registry } = require('prom-client') as typeof import('prom-client');
 
@@ -49,10 +52,15 @@ function cachedModule(url: string): DynamicModule {
   }
 
   // What CacheModule expects from the app around it; the DataSource is only used by writes (invalidation after commit).
-  const config = loadConfig({ REDIS_URL: url, NODE_ENV: 'production', SESSION_SECRET: 'x'.repeat(32), INSTANCE_ID: 'bare-cache' });
+  const config = loadConfig({
+    REDIS_URL: url,
+    NODE_ENV: 'production',
+    SESSION_SECRET: 'x'.repeat(32),
+    INSTANCE_ID: 'bare-cache',
+  });
   @Global()
   @Module({
-    imports: [ConfigModule.forRoot(config)],
+    imports: [ConfigModule.forRoot(config), RedisModule],
     providers: [
       { provide: METRICS_REGISTRY, useValue: new Registry() },
       { provide: getDataSourceToken(), useValue: {} },
@@ -70,7 +78,11 @@ function cachedModule(url: string): DynamicModule {
 class BareModule {}
 
 async function main(): Promise<void> {
-  const app = await NestFactory.create<NestFastifyApplication>(redisUrl ? cachedModule(redisUrl) : BareModule, new FastifyAdapter(), { logger: false });
+  const app = await NestFactory.create<NestFastifyApplication>(
+    redisUrl ? cachedModule(redisUrl) : BareModule,
+    new FastifyAdapter(),
+    { logger: false },
+  );
   app.enableShutdownHooks();
   await app.listen({ port, host: '127.0.0.1' });
   console.log(`bare Nest handler${redisUrl ? ' with @CacheAside' : ''} listening on ${port}`);

@@ -25,7 +25,7 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { createClient, type RedisClientType } from 'redis';
+import { Redis } from 'ioredis';
 import { ManagedProcess } from '../tools/stack/managed-process';
 import { DIST, ensureBuilt, REPO_ROOT, waitForHttp } from '../tools/stack/node-programs';
 import { freePort } from '../tools/stack/ports';
@@ -67,13 +67,18 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'z2m-bench-cache-'));
   const processes: ManagedProcess[] = [];
   let infra: TestInfra | undefined;
-  let redis: RedisClientType | undefined;
+  let redis: Redis | undefined;
   try {
     log(`starting PostgreSQL primary + 1 replica and Redis (test/support/infra.ts) ...`);
     infra = await startInfra({ replicas: 1 });
     await seed(infra, MISS_ROWS, log);
 
-    const [apiPort, offPort, barePort, bareCachePort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+    const [apiPort, offPort, barePort, bareCachePort] = await Promise.all([
+      freePort(),
+      freePort(),
+      freePort(),
+      freePort(),
+    ]);
     const api = (name: string, port: number, extra: Record<string, string> = {}, nodeArgs: string[] = []) => {
       const p = new ManagedProcess({
         name,
@@ -117,7 +122,14 @@ async function main(): Promise<void> {
       const p = new ManagedProcess({
         name,
         command: process.execPath,
-        args: ['--import', 'tsx', join(REPO_ROOT, 'bench', 'bare-nest-handler.ts'), String(port), articleFile, ...extra],
+        args: [
+          '--import',
+          'tsx',
+          join(REPO_ROOT, 'bench', 'bare-nest-handler.ts'),
+          String(port),
+          articleFile,
+          ...extra,
+        ],
         env: { ...env, NODE_ENV: 'production' },
         cwd: REPO_ROOT,
         logFile: join(dir, `${name}.log`),
@@ -133,13 +145,14 @@ async function main(): Promise<void> {
     await Promise.all([waitForHttp(`${bareUrl}${hotPath}`, bare), waitForHttp(`${bareCacheUrl}${hotPath}`, bareCache)]);
     const others = await Promise.all([bareUrl, bareCacheUrl, offUrl].map((u) => fetch(`${u}${hotPath}`)));
     const bodies = await Promise.all(others.map((r) => r.text()));
-    if (bodies.some((b) => b !== hitBody)) throw new Error('the bare handlers, the cache hit and the cache-off instance must return the same bytes');
-    if (others[1]!.headers.get('x-cache') !== 'HIT') throw new Error(`bare + @CacheAside answered X-Cache ${others[1]!.headers.get('x-cache')}, not HIT`);
+    if (bodies.some((b) => b !== hitBody))
+      throw new Error('the bare handlers, the cache hit and the cache-off instance must return the same bytes');
+    if (others[1]!.headers.get('x-cache') !== 'HIT')
+      throw new Error(`bare + @CacheAside answered X-Cache ${others[1]!.headers.get('x-cache')}, not HIT`);
     log(`article JSON: ${Buffer.byteLength(hitBody)} bytes, the same from every server`);
 
-    const cacheRedis = createClient({ url: infra.redis.url }) as RedisClientType;
+    const cacheRedis = new Redis(infra.redis.url);
     redis = cacheRedis;
-    await cacheRedis.connect();
     const missScript = join(dir, 'miss.lua');
     writeFileSync(missScript, missLua(THREADS, MISS_ROWS));
     const subjects: Subject[] = [
@@ -170,8 +183,14 @@ async function main(): Promise<void> {
       { name: 'API, CACHE_ENABLED=false (database every time)', url: `${offUrl}${hotPath}`, pid: () => offProc.pid! },
     ];
 
-    log(`wrk -t${THREADS} -c${CONNECTIONS} -d${DURATION} --latency, ${ROUNDS} rotating rounds, ${cpus().length} CPUs, API LOG_LEVEL=${LOG_LEVEL}, rate limiter ${RATE_LIMIT}`);
-    log(`load average at start: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+    log(
+      `wrk -t${THREADS} -c${CONNECTIONS} -d${DURATION} --latency, ${ROUNDS} rotating rounds, ${cpus().length} CPUs, API LOG_LEVEL=${LOG_LEVEL}, rate limiter ${RATE_LIMIT}`,
+    );
+    log(
+      `load average at start: ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}`,
+    );
     for (const s of subjects) {
       await s.before?.();
       await run(wrk, ['-t1', '-c16', '-d2s', ...(s.script ? ['-s', s.script] : []), s.url]); // warm-up: JIT, pools
@@ -182,18 +201,29 @@ async function main(): Promise<void> {
         const s = subjects[(r + k) % subjects.length]!;
         const result = await measure(wrk, s);
         rounds.get(s.name)!.push(result);
-        const mix = result.mix ? `, HIT ${pct(result.mix.hit)} MISS ${pct(result.mix.miss)} BYPASS ${pct(result.mix.bypass)}` : '';
+        const mix = result.mix
+          ? `, HIT ${pct(result.mix.hit)} MISS ${pct(result.mix.miss)} BYPASS ${pct(result.mix.bypass)}`
+          : '';
         log(
           `round ${r + 1} ${s.name}: ${result.requestsPerSecond.toFixed(0)} req/s, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms, ` +
             `${result.cpuUsPerRequest.toFixed(0)} µs CPU/req, errors ${result.errors}${mix}`,
         );
       }
     }
-    log(`load average at end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+    log(
+      `load average at end: ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}`,
+    );
     report(subjects, rounds);
-    if (CPU_PROF) await profileHits(wrk, (port) => api('api-profiled', port, {}, ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`]), hotPath);
+    if (CPU_PROF)
+      await profileHits(
+        wrk,
+        (port) => api('api-profiled', port, {}, ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`]),
+        hotPath,
+      );
   } finally {
-    if (redis?.isOpen) await redis.close();
+    if (redis) await redis.quit().catch(() => redis?.disconnect());
     await Promise.all(processes.reverse().map((p) => p.stop('SIGTERM', 15_000)));
     await infra?.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -210,14 +240,25 @@ async function measure(wrk: string, s: Subject): Promise<Measured> {
   await s.before?.();
   const countsBefore = s.metricsUrl ? await cacheCounts(s.metricsUrl) : undefined;
   const cpuBefore = cpuTimeMs(s.pid());
-  const { stdout } = await run(wrk, [`-t${THREADS}`, `-c${CONNECTIONS}`, `-d${DURATION}`, '--latency', ...(s.script ? ['-s', s.script] : []), s.url]);
+  const { stdout } = await run(wrk, [
+    `-t${THREADS}`,
+    `-c${CONNECTIONS}`,
+    `-d${DURATION}`,
+    '--latency',
+    ...(s.script ? ['-s', s.script] : []),
+    s.url,
+  ]);
   const cpuMs = cpuTimeMs(s.pid()) - cpuBefore;
   const result = parseWrk(stdout);
   const requests = Number(/(\d+) requests in/.exec(stdout)?.[1] ?? NaN);
   let mix: Measured['mix'];
   if (countsBefore) {
     const after = await cacheCounts(s.metricsUrl!);
-    mix = { hit: (after.hit - countsBefore.hit) / requests, miss: (after.miss - countsBefore.miss) / requests, bypass: (after.bypass - countsBefore.bypass) / requests };
+    mix = {
+      hit: (after.hit - countsBefore.hit) / requests,
+      miss: (after.miss - countsBefore.miss) / requests,
+      bypass: (after.bypass - countsBefore.bypass) / requests,
+    };
   }
   return { ...result, requests, cpuUsPerRequest: (cpuMs * 1000) / requests, mix };
 }
@@ -236,9 +277,12 @@ async function profileHits(wrk: string, start: (port: number) => ManagedProcess,
   await proc.stop('SIGTERM', 15_000);
   const file = readdirSync(CPU_PROF!).find((f) => f.endsWith('.cpuprofile') && !before.has(f));
   if (!file) throw new Error(`no .cpuprofile written to ${CPU_PROF}`);
-  console.log(`CPU profile of an API instance serving hits (${parseWrk(stdout).requestsPerSecond.toFixed(0)} req/s under --cpu-prof): ${join(CPU_PROF!, file)}`);
+  console.log(
+    `CPU profile of an API instance serving hits (${parseWrk(stdout).requestsPerSecond.toFixed(0)} req/s under --cpu-prof): ${join(CPU_PROF!, file)}`,
+  );
   console.log('share of busy CPU (idle and startup left out), by component:');
-  for (const { name, share } of cpuProfileBreakdown(join(CPU_PROF!, file), API_COMPONENTS)) console.log(`  ${pct(share).padStart(6)}  ${name}`);
+  for (const { name, share } of cpuProfileBreakdown(join(CPU_PROF!, file), API_COMPONENTS))
+    console.log(`  ${pct(share).padStart(6)}  ${name}`);
 }
 
 main().catch((err: Error) => {

@@ -45,23 +45,43 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'z2m-bench-gateway-'));
   const processes: ManagedProcess[] = [];
   const spawn = (name: string, command: string, args: readonly string[], extraEnv: NodeJS.ProcessEnv = {}) => {
-    const p = new ManagedProcess({ name, command, args: [...args], env: { ...env, ...extraEnv }, cwd: REPO_ROOT, logFile: join(dir, `${name}.log`) });
+    const p = new ManagedProcess({
+      name,
+      command,
+      args: [...args],
+      env: { ...env, ...extraEnv },
+      cwd: REPO_ROOT,
+      logFile: join(dir, `${name}.log`),
+    });
     p.start();
     processes.push(p);
     return p;
   };
-  const tsx = (file: string, ...args: string[]) => [process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'bench', file), ...args]] as const;
+  const tsx = (file: string, ...args: string[]) =>
+    [process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'bench', file), ...args]] as const;
 
   try {
     const upstreamPorts = await Promise.all([1, 2, 3].map(() => freePort()));
     const upstreams = upstreamPorts.map((p) => `http://127.0.0.1:${p}`);
-    upstreamPorts.forEach((port, i) => spawn(`upstream-${i + 1}`, ...tsx('upstream-server.ts', String(port), `upstream-${i + 1}`)));
+    upstreamPorts.forEach((port, i) =>
+      spawn(`upstream-${i + 1}`, ...tsx('upstream-server.ts', String(port), `upstream-${i + 1}`)),
+    );
 
     const [nginxPort, replyFromPort, gatewayPort] = await Promise.all([freePort(), freePort(), freePort()]);
     const prefix = join(dir, 'nginx');
     mkdirSync(prefix, { recursive: true });
-    writeFileSync(join(prefix, 'nginx.conf'), nginxConfig({ port: nginxPort, upstreams, prefix, workers: NGINX_WORKERS }));
-    const nginxProc = spawn('nginx', nginx, ['-p', prefix, '-c', join(prefix, 'nginx.conf'), '-e', join(prefix, 'error.log')]);
+    writeFileSync(
+      join(prefix, 'nginx.conf'),
+      nginxConfig({ port: nginxPort, upstreams, prefix, workers: NGINX_WORKERS }),
+    );
+    const nginxProc = spawn('nginx', nginx, [
+      '-p',
+      prefix,
+      '-c',
+      join(prefix, 'nginx.conf'),
+      '-e',
+      join(prefix, 'error.log'),
+    ]);
     const replyFrom = spawn('reply-from', ...tsx('reply-from-proxy.ts', String(replyFromPort), upstreams.join(',')));
     const gatewayProc = spawn('gateway', process.execPath, [join(DIST, 'gateway', 'main.js')], {
       UPSTREAMS: upstreams.join(','),
@@ -74,11 +94,17 @@ async function main(): Promise<void> {
 
     const targets: Target[] = [
       { name: 'direct (one upstream)', url: `${upstreams[0]}/`, pid: processes[0]!.pid! },
-      { name: `nginx ${nginxVersion(nginx)} (${NGINX_WORKERS} worker)`, url: `http://127.0.0.1:${nginxPort}/`, pid: nginxProc.pid! },
+      {
+        name: `nginx ${nginxVersion(nginx)} (${NGINX_WORKERS} worker)`,
+        url: `http://127.0.0.1:${nginxPort}/`,
+        pid: nginxProc.pid!,
+      },
       { name: '@fastify/reply-from', url: `http://127.0.0.1:${replyFromPort}/`, pid: replyFrom.pid! },
       { name: 'this gateway', url: `http://127.0.0.1:${gatewayPort}/`, pid: gatewayProc.pid! },
     ];
-    log(`wrk -t${THREADS} -c${CONNECTIONS} -d${DURATION} --latency, ${ROUNDS} interleaved rounds, ${cpus().length} CPUs`);
+    log(
+      `wrk -t${THREADS} -c${CONNECTIONS} -d${DURATION} --latency, ${ROUNDS} interleaved rounds, ${cpus().length} CPUs`,
+    );
     for (const t of targets) await run(wrk, ['-t1', '-c16', '-d2s', t.url]); // warm-up: JIT, pools
     const rounds = new Map<string, Measured[]>(targets.map((t) => [t.name, []]));
     for (let r = 1; r <= ROUNDS; r++) {
@@ -124,7 +150,8 @@ function report(targets: Target[], rounds: Map<string, Measured[]>): void {
   const tput = perRound((i) => gateway![i]!.requestsPerSecond / nginx![i]!.requestsPerSecond);
   const vsReplyFrom = perRound((i) => gateway![i]!.requestsPerSecond / replyFrom![i]!.requestsPerSecond);
   const p99 = perRound((i) => gateway![i]!.p99Ms / nginx![i]!.p99Ms);
-  const cpu = (a: Measured[], b: Measured[]) => perRound((i) => a[i]!.cpuUsPerRequest / b[i]!.cpuUsPerRequest).toFixed(2);
+  const cpu = (a: Measured[], b: Measured[]) =>
+    perRound((i) => a[i]!.cpuUsPerRequest / b[i]!.cpuUsPerRequest).toFixed(2);
   console.log(`
 | target | req/s | p50 ms | p99 ms | req/s vs nginx | CPU µs/req | errors |
 |---|---|---|---|---|---|---|

@@ -20,7 +20,8 @@ import { destination } from 'pino';
 import { Logger as PinoNestLogger, PinoLogger } from 'nestjs-pino';
 import { Registry } from 'prom-client';
 import { loadConfig } from '../src/config';
-import { ConsumerMetrics, consumerConnection, defaultJobOptions, type JobHandler, QueueConsumer } from '../src/infra/queue';
+import { ConsumerMetrics, defaultJobOptions, type JobHandler, QueueConsumer } from '../src/infra/queue';
+import { RedisConnections } from '../src/infra/redis';
 import { freePort } from '../tools/stack/ports';
 import { RedisNode } from '../tools/stack/redis-node';
 import { percentile as pct } from './percentile';
@@ -42,21 +43,31 @@ interface Consumer {
 }
 
 /** The consumers under test, built the same way for the throughput children and the latency runs. */
-function consumers(redisUrl: string): { config: ReturnType<typeof loadConfig>; make: Record<Side, (queue: string) => Consumer> } {
+function consumers(redisUrl: string): {
+  config: ReturnType<typeof loadConfig>;
+  make: Record<Side, (queue: string) => Consumer>;
+} {
   const config = loadConfig({ REDIS_URL: redisUrl });
+  const redis = new RedisConnections(config);
   // The project's consumer logs through pino as in production (the completion line is debug); to /dev/null, synchronously.
-  const pino = new PinoLogger({ pinoHttp: [{ level: process.env.BENCH_LOG_LEVEL ?? 'info' }, destination({ dest: '/dev/null', sync: true })] });
+  const pino = new PinoLogger({
+    pinoHttp: [{ level: process.env.BENCH_LOG_LEVEL ?? 'info' }, destination({ dest: '/dev/null', sync: true })],
+  });
   Logger.overrideLogger(new PinoNestLogger(pino, {}));
   const noop: JobHandler = { parse: (d) => d as never, handle: async () => 'ok' };
   const bare = (queue: string): Consumer => {
-    const worker = new Worker(queue, async () => 'ok', { connection: consumerConnection(config.queue, 'bench-bare'), concurrency: CONCURRENCY, autorun: false });
+    const worker = new Worker(queue, async () => 'ok', {
+      connection: redis.bullmqOptions('worker', 'bench-bare'),
+      concurrency: CONCURRENCY,
+      autorun: false,
+    });
     return { worker, close: () => worker.close() };
   };
   const project = (queue: string): Consumer => {
     const c = new QueueConsumer({
       queue,
       handler: noop,
-      connection: consumerConnection(config.queue, 'bench-project'),
+      connection: redis.bullmqOptions('worker', 'bench-project'),
       workerName: 'bench',
       concurrency: CONCURRENCY,
       lockDurationMs: config.queue.lockDurationMs,
@@ -92,7 +103,9 @@ async function main(): Promise<void> {
       for (const side of order) {
         const run = await throughputInChild(side, redis.url, `bench-${side.replace('+', '-')}-${n++}`);
         runs[side].push(run);
-        console.log(`  round ${round + 1} ${side.padEnd(8)} ${run.rate.toFixed(0).padStart(6)} jobs/s   ${run.cpuMicros.toFixed(1).padStart(5)} µs CPU/job (consumer process)`);
+        console.log(
+          `  round ${round + 1} ${side.padEnd(8)} ${run.rate.toFixed(0).padStart(6)} jobs/s   ${run.cpuMicros.toFixed(1).padStart(5)} µs CPU/job (consumer process)`,
+        );
       }
     }
     // The machine is shared: compare the runs of each round (back to back) and take the median.
@@ -101,10 +114,18 @@ async function main(): Promise<void> {
     const cpu = (side: Side, i: number) => runs[side][i]!.cpuMicros;
     const rateRatio = perRound((i) => runs.project[i]!.rate / runs.bare[i]!.rate);
     const cpuRatio = perRound((i) => cpu('bare', i) / cpu('project', i));
-    for (const [side, label] of [['bare', 'bare BullMQ Worker'], ['bare+als', 'bare, AsyncLocalStorage on'], ['project', 'project QueueConsumer']] as const) {
-      console.log(`  ${label.padEnd(27)} median ${median(runs[side].map((r) => r.rate)).toFixed(0)} jobs/s, ${median(runs[side].map((r) => r.cpuMicros)).toFixed(1)} µs CPU/job`);
+    for (const [side, label] of [
+      ['bare', 'bare BullMQ Worker'],
+      ['bare+als', 'bare, AsyncLocalStorage on'],
+      ['project', 'project QueueConsumer'],
+    ] as const) {
+      console.log(
+        `  ${label.padEnd(27)} median ${median(runs[side].map((r) => r.rate)).toFixed(0)} jobs/s, ${median(runs[side].map((r) => r.cpuMicros)).toFixed(1)} µs CPU/job`,
+      );
     }
-    console.log(`  ratio project/bare          ${rateRatio.toFixed(2)} in jobs/s, ${cpuRatio.toFixed(2)} in CPU per job (median of paired rounds; goal >= 0.9)`);
+    console.log(
+      `  ratio project/bare          ${rateRatio.toFixed(2)} in jobs/s, ${cpuRatio.toFixed(2)} in CPU per job (median of paired rounds; goal >= 0.9)`,
+    );
     console.log(
       `  the gap in CPU per job      ${perRound((i) => cpu('project', i) - cpu('bare', i)).toFixed(1)} µs: ` +
         `${perRound((i) => cpu('bare+als', i) - cpu('bare', i)).toFixed(1)} µs AsyncLocalStorage on every promise, ` +
@@ -150,10 +171,21 @@ async function child(side: Side): Promise<void> {
   console.log(JSON.stringify(await throughput(url, name, make[side], config, JOBS)));
 }
 
-async function throughput(url: string, name: string, make: (q: string) => Consumer, config: ReturnType<typeof loadConfig>, jobs: number): Promise<Run> {
+async function throughput(
+  url: string,
+  name: string,
+  make: (q: string) => Consumer,
+  config: ReturnType<typeof loadConfig>,
+  jobs: number,
+): Promise<Run> {
   const queue = new Queue(name, { connection: { url }, defaultJobOptions: defaultJobOptions(config.queue) });
   for (let i = 0; i < jobs; i += 1000) {
-    await queue.addBulk(Array.from({ length: Math.min(1000, jobs - i) }, (_, j) => ({ name: 'noop', data: { n: i + j, requestId: `req-${i + j}` } })));
+    await queue.addBulk(
+      Array.from({ length: Math.min(1000, jobs - i) }, (_, j) => ({
+        name: 'noop',
+        data: { n: i + j, requestId: `req-${i + j}` },
+      })),
+    );
   }
   const consumer = make(name);
   let done = 0;

@@ -24,8 +24,10 @@ import { freePort } from '../tools/stack/ports';
 
 // The code the API runs: tsc's output in dist/ (npm run build), not tsx's on-the-fly transpile of src/, which adds
 // keepNames helpers to every function; types still come from src/.
-const { DbRequest, runInDbRequest } = require('../dist/infra/database/consistency/db-context.js') as typeof import('../src/infra/database/consistency/db-context');
-const { createRoutingDataSource } = require('../dist/infra/database/routing/routing-data-source.js') as typeof import('../src/infra/database/routing/routing-data-source');
+const { DbRequest, runInDbRequest } =
+  require('../dist/infra/database/consistency/db-context.js') as typeof import('../src/infra/database/consistency/db-context');
+const { createRoutingDataSource } =
+  require('../dist/infra/database/routing/routing-data-source.js') as typeof import('../src/infra/database/routing/routing-data-source');
 
 const READS = Number(process.env.BENCH_READS ?? 2000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
@@ -46,7 +48,11 @@ const ItemSchema = new EntitySchema<Item>({
 
 type Runner = (read: () => Promise<unknown>) => Promise<unknown>;
 
-async function round(repo: Repository<Item>, wrap: Runner, reads: number): Promise<{ perSecond: number; cpuMicros: number }> {
+async function round(
+  repo: Repository<Item>,
+  wrap: Runner,
+  reads: number,
+): Promise<{ perSecond: number; cpuMicros: number }> {
   let next = 0;
   const cpu = process.cpuUsage();
   const started = process.hrtime.bigint();
@@ -67,14 +73,27 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'z2m-bench-'));
   const ports = await Promise.all([freePort(), freePort(), freePort()]);
   console.log(`starting PostgreSQL primary + 2 replicas in ${dir} ...`);
-  const cluster = await startPostgresCluster({ dir, primaryPort: ports[0]!, replicaPorts: [ports[1]!, ports[2]!], fast: true });
+  const cluster = await startPostgresCluster({
+    dir,
+    primaryPort: ports[0],
+    replicaPorts: [ports[1], ports[2]],
+    fast: true,
+  });
   try {
-    await cluster.primary.query(`CREATE TABLE bench_items (id int PRIMARY KEY, name text NOT NULL, payload text NOT NULL)`);
-    await cluster.primary.query(`INSERT INTO bench_items SELECT g, 'item ' || g, repeat('x', 200) FROM generate_series(1, ${ROWS}) g`);
+    await cluster.primary.query(
+      `CREATE TABLE bench_items (id int PRIMARY KEY, name text NOT NULL, payload text NOT NULL)`,
+    );
+    await cluster.primary.query(
+      `INSERT INTO bench_items SELECT g, 'item ' || g, repeat('x', 200) FROM generate_series(1, ${ROWS}) g`,
+    );
     await cluster.primary.query('CHECKPOINT');
     const [primaryUrl, ...replicaUrls] = cluster.nodes.map((n) => n.url());
     for (const r of cluster.replicas) {
-      while (Number((await r.query<{ n: string }>('SELECT count(*) AS n FROM bench_items').catch(() => [{ n: '0' }]))[0]!.n) < ROWS) {
+      while (
+        Number(
+          (await r.query<{ n: string }>('SELECT count(*) AS n FROM bench_items').catch(() => [{ n: '0' }]))[0]!.n,
+        ) < ROWS
+      ) {
         await new Promise((res) => setTimeout(res, 100));
       }
     }
@@ -106,7 +125,11 @@ async function main(): Promise<void> {
 
     const sides: Array<{ name: string; repo: Repository<Item>; wrap: Runner }> = [
       { name: 'TypeORM replication (Math.random)', repo: builtIn.getRepository(ItemSchema), wrap: (read) => read() },
-      { name: 'routing DataSource', repo: routing.getRepository(ItemSchema), wrap: (read) => runInDbRequest(new DbRequest(), read) },
+      {
+        name: 'routing DataSource',
+        repo: routing.getRepository(ItemSchema),
+        wrap: (read) => runInDbRequest(new DbRequest(), read),
+      },
       {
         name: 'routing, session read (caught up)',
         repo: routing.getRepository(ItemSchema),
@@ -124,19 +147,29 @@ async function main(): Promise<void> {
       if ((r + 1) % 10 === 0) console.log(`  ${r + 1}/${ROUNDS} rounds`);
     }
     const ref = results[0]!;
-    console.log(`\n${ROUNDS} rounds x ${READS} reads per side, ${CONCURRENCY} concurrent, pools of ${POOL} per node; medians:\n`);
-    console.log(`  ${'read path'.padEnd(36)} ${'reads/s'.padStart(8)} ${'µs CPU/read'.padStart(12)} ${'reads/s vs ref'.padStart(15)} ${'CPU vs ref'.padStart(11)}`);
+    console.log(
+      `\n${ROUNDS} rounds x ${READS} reads per side, ${CONCURRENCY} concurrent, pools of ${POOL} per node; medians:\n`,
+    );
+    console.log(
+      `  ${'read path'.padEnd(36)} ${'reads/s'.padStart(8)} ${'µs CPU/read'.padStart(12)} ${'reads/s vs ref'.padStart(15)} ${'CPU vs ref'.padStart(11)}`,
+    );
     const ratios = sides.map((side, i) => {
       const mine = results[i]!;
       // Each round against the reference round of the same rotation, then the median of those paired ratios.
       const rate = median(mine.map((x, r) => x.perSecond / ref[r]!.perSecond));
       const cpu = median(mine.map((x, r) => x.cpuMicros / ref[r]!.cpuMicros));
       console.log(
-        `  ${side.name.padEnd(36)} ${median(mine.map((x) => x.perSecond)).toFixed(0).padStart(8)} ${median(mine.map((x) => x.cpuMicros)).toFixed(1).padStart(12)} ${rate.toFixed(3).padStart(15)} ${cpu.toFixed(3).padStart(11)}`,
+        `  ${side.name.padEnd(36)} ${median(mine.map((x) => x.perSecond))
+          .toFixed(0)
+          .padStart(8)} ${median(mine.map((x) => x.cpuMicros))
+          .toFixed(1)
+          .padStart(12)} ${rate.toFixed(3).padStart(15)} ${cpu.toFixed(3).padStart(11)}`,
       );
       return { rate, cpu };
     });
-    const spread = (await metrics.getSingleMetric('db_queries_total')!.get()).values.map((v) => `${v.labels.node} ${v.value}`);
+    const spread = (await metrics.getSingleMetric('db_queries_total')!.get()).values.map(
+      (v) => `${v.labels.node} ${v.value}`,
+    );
     console.log(`\nrouting DataSource statements per node: ${spread.join(', ')}`);
     console.log(
       `\nrouting read path overhead: ${((1 - ratios[1]!.rate) * 100).toFixed(1)}% throughput, ${((ratios[1]!.cpu - 1) * 100).toFixed(1)}% client CPU per read (goal: under 5%)`,

@@ -10,7 +10,10 @@ async function main(): Promise<void> {
   const port = Number(process.argv[2]);
   const upstreams = process.argv[3]!.split(',');
   const app = Fastify({ logger: false });
-  await app.register(replyFrom, { base: upstreams, undici: { connections: 128, pipelining: 1, keepAliveTimeout: 60_000 } });
+  await app.register(replyFrom, {
+    base: upstreams,
+    undici: { connections: 128, pipelining: 1, keepAliveTimeout: 60_000 },
+  });
   app.all('/*', (request, reply) => reply.from(request.url));
   await app.listen({ port, host: '127.0.0.1' });
   console.log(`reply-from listening on ${port}`);

@@ -12,7 +12,14 @@ const ready = Buffer.from('{"status":"ok"}');
 
 const server = createServer((req, res) => {
   const payload = req.url === '/health/ready' ? ready : body;
-  res.writeHead(200, ['content-type', 'application/json', 'content-length', String(payload.length), 'x-served-by', name]);
+  res.writeHead(200, [
+    'content-type',
+    'application/json',
+    'content-length',
+    String(payload.length),
+    'x-served-by',
+    name,
+  ]);
   res.end(payload);
 });
 // As the API: longer than any proxy's upstream idle timeout, so proxies close idle connections first.

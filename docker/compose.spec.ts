@@ -36,7 +36,8 @@ const svc = (name: string): ComposeService => {
 /** Which program a service runs: the first dist/ script of its command. */
 const programOf = (s: ComposeService): string | undefined => s.command?.find((a) => a.startsWith('dist/'));
 const servicesRunning = (script: string) => Object.keys(compose.services).filter((n) => programOf(svc(n)) === script);
-const networksOf = (s: ComposeService): string[] => (Array.isArray(s.networks) ? s.networks : Object.keys(s.networks ?? {}));
+const networksOf = (s: ComposeService): string[] =>
+  Array.isArray(s.networks) ? s.networks : Object.keys(s.networks ?? {});
 
 const API = 'dist/main.js';
 const WORKER = 'dist/worker.js';
@@ -51,7 +52,9 @@ const appConfigOf = (service: string): AppConfig => loadConfig(serviceEnv(compos
 describe('docker/compose.yml: the file', () => {
   it('is valid against the compose-spec JSON schema (as written, and after interpolation)', () => {
     // dclint ships the compose-spec project's compose-spec.json; dclint itself validates the same way (draft-07, union types).
-    const { $schema, ...schema } = JSON.parse(readFileSync(join(REPO_ROOT, 'node_modules', 'dclint', 'schemas', 'compose.schema.json'), 'utf8'));
+    const { $schema, ...schema } = JSON.parse(
+      readFileSync(join(REPO_ROOT, 'node_modules', 'dclint', 'schemas', 'compose.schema.json'), 'utf8'),
+    );
     // Draft-07 (ajv's default); the file names it by its https URL, which ajv registers under http://.
     expect($schema).toMatch(/draft-07/);
     const ajv = new Ajv({ allErrors: true, strict: false, allowUnionTypes: true });
@@ -65,21 +68,34 @@ describe('docker/compose.yml: the file', () => {
     (broken.services.api as Record<string, unknown>).replicas = 3;
     broken.services.gateway!.depends_on = { api: { condition: 'service_ready' } };
     expect(validate(broken)).toBe(false);
-    expect(validate.errors!.map((e) => e.instancePath)).toEqual(expect.arrayContaining(['/services/api', '/services/gateway/depends_on/api/condition']));
+    expect(validate.errors!.map((e) => e.instancePath)).toEqual(
+      expect.arrayContaining(['/services/api', '/services/gateway/depends_on/api/condition']),
+    );
   });
 
   it('passes dclint (compose-spec schema plus its rules; only ordering style rules are off, see .dclintrc.json)', () => {
     const cli = join(REPO_ROOT, 'node_modules', 'dclint', 'bin', 'dclint.cjs');
-    const out = execFileSync(process.execPath, [cli, '-c', join(DOCKER_DIR, '.dclintrc.json'), '--max-warnings', '0', '--color', 'false', COMPOSE_FILE], {
-      encoding: 'utf8',
-    });
+    const out = execFileSync(
+      process.execPath,
+      [cli, '-c', join(DOCKER_DIR, '.dclintrc.json'), '--max-warnings', '0', '--color', 'false', COMPOSE_FILE],
+      {
+        encoding: 'utf8',
+      },
+    );
     expect(out.trim()).toBe('');
   });
 
   it('refuses to start without each secret, and .env.example names every variable', () => {
     const required = requiredVariables();
     expect(required).toEqual(
-      expect.arrayContaining(['APP_DB_PASSWORD', 'GATEWAY_ADMIN_TOKEN', 'POSTGRES_PASSWORD', 'REDIS_PASSWORD', 'REPLICATION_PASSWORD', 'SESSION_SECRET']),
+      expect.arrayContaining([
+        'APP_DB_PASSWORD',
+        'GATEWAY_ADMIN_TOKEN',
+        'POSTGRES_PASSWORD',
+        'REDIS_PASSWORD',
+        'REPLICATION_PASSWORD',
+        'SESSION_SECRET',
+      ]),
     );
     for (const name of required) {
       expect(vars[name]).toBeTruthy();
@@ -142,24 +158,37 @@ describe('docker/compose.yml: what the programs need', () => {
   });
 
   it('leaves nothing pointing at the container itself (every 127.0.0.1 default is overridden)', () => {
-    for (const n of ['api', 'worker', 'migrate']) expect({ service: n, loopback: loopbackValues(appConfigOf(n)) }).toEqual({ service: n, loopback: [] });
+    for (const n of ['api', 'worker', 'migrate'])
+      expect({ service: n, loopback: loopbackValues(appConfigOf(n)) }).toEqual({ service: n, loopback: [] });
     const gateway = loadGatewayConfig(serviceEnv(compose, 'gateway'));
     // admin.host only binds a separate admin port, and none is configured: admin routes share the public port.
     expect(gateway.admin.port).toBeUndefined();
     expect(loopbackValues(gateway).filter((p) => p !== 'admin.host')).toEqual([]);
   });
 
-  it('the same ports everywhere: listeners, health checks, the gateway\'s upstream name, the published port', () => {
+  it("the same ports everywhere: listeners, health checks, the gateway's upstream name, the published port", () => {
     const api = appConfigOf('api');
     const worker = appConfigOf('worker');
     const gateway = loadGatewayConfig(serviceEnv(compose, 'gateway'));
 
     const apiHealth = healthcheckUrl(svc('api'))!;
-    expect([apiHealth.hostname, Number(apiHealth.port), apiHealth.pathname]).toEqual(['127.0.0.1', api.http.port, LIVENESS]);
+    expect([apiHealth.hostname, Number(apiHealth.port), apiHealth.pathname]).toEqual([
+      '127.0.0.1',
+      api.http.port,
+      LIVENESS,
+    ]);
     const workerHealth = healthcheckUrl(svc('worker'))!;
-    expect([workerHealth.hostname, Number(workerHealth.port), workerHealth.pathname]).toEqual(['127.0.0.1', worker.worker.httpPort, LIVENESS]);
+    expect([workerHealth.hostname, Number(workerHealth.port), workerHealth.pathname]).toEqual([
+      '127.0.0.1',
+      worker.worker.httpPort,
+      LIVENESS,
+    ]);
     const gatewayHealth = healthcheckUrl(svc('gateway'))!;
-    expect([gatewayHealth.hostname, Number(gatewayHealth.port), gatewayHealth.pathname]).toEqual(['127.0.0.1', gateway.listen.port, GATEWAY_HEALTH]);
+    expect([gatewayHealth.hostname, Number(gatewayHealth.port), gatewayHealth.pathname]).toEqual([
+      '127.0.0.1',
+      gateway.listen.port,
+      GATEWAY_HEALTH,
+    ]);
 
     // The gateway resolves the API service's name and dials the API's port; it checks the API's readiness route.
     expect(gateway.discovery).toMatchObject({ kind: 'dns', host: 'api', port: api.http.port, servers: [] });
@@ -169,7 +198,7 @@ describe('docker/compose.yml: what the programs need', () => {
     expect([api.http.host, worker.http.host, gateway.listen.host]).toEqual(['0.0.0.0', '0.0.0.0', '0.0.0.0']);
   });
 
-  it('the image\'s own HEALTHCHECK defaults to the API\'s port and liveness route', () => {
+  it("the image's own HEALTHCHECK defaults to the API's port and liveness route", () => {
     const script = readFileSync(join(DOCKER_DIR, 'healthcheck.cjs'), 'utf8');
     const m = /process\.env\.PORT \|\| (\d+)\}(\/[\w/]+)/.exec(script);
     expect(m && [Number(m[1]), m[2]]).toEqual([envSchema.parse({}).PORT, LIVENESS]);
@@ -179,8 +208,12 @@ describe('docker/compose.yml: what the programs need', () => {
     const api = appConfigOf('api');
     const worker = appConfigOf('worker');
     const gateway = loadGatewayConfig(serviceEnv(compose, 'gateway'));
-    expect(durationMs(svc('api').stop_grace_period!)).toBeGreaterThan(api.shutdown.drainDelayMs + api.shutdown.timeoutMs);
-    expect(durationMs(svc('worker').stop_grace_period!)).toBeGreaterThan(worker.worker.drainTimeoutMs + worker.shutdown.timeoutMs);
+    expect(durationMs(svc('api').stop_grace_period!)).toBeGreaterThan(
+      api.shutdown.drainDelayMs + api.shutdown.timeoutMs,
+    );
+    expect(durationMs(svc('worker').stop_grace_period!)).toBeGreaterThan(
+      worker.worker.drainTimeoutMs + worker.shutdown.timeoutMs,
+    );
     expect(durationMs(svc('gateway').stop_grace_period!)).toBeGreaterThan(gateway.shutdownTimeoutMs);
     // The API's drain covers the gateway's detection (interval × fall), as docs/gateway.md requires.
     expect(api.shutdown.drainDelayMs).toBeGreaterThanOrEqual(gateway.health.intervalMs * gateway.health.fall);
@@ -196,7 +229,7 @@ describe('docker/compose.yml: what the programs need', () => {
 });
 
 describe('docker/compose.yml: topology', () => {
-  it('publishes one port, the gateway\'s, on 127.0.0.1 unless told otherwise', () => {
+  it("publishes one port, the gateway's, on 127.0.0.1 unless told otherwise", () => {
     const publishing = Object.keys(compose.services).filter((n) => svc(n).ports?.length);
     expect(publishing).toEqual(['gateway']);
     expect(svc('gateway').ports).toEqual([expect.objectContaining({ host_ip: '127.0.0.1', protocol: 'tcp' })]);
@@ -216,7 +249,10 @@ describe('docker/compose.yml: topology', () => {
     const subnets = backend?.ipam?.config?.map((c) => c.subnet) ?? [];
     expect(subnets).toHaveLength(1);
     for (const n of Object.keys(compose.services)) {
-      expect({ service: n, networks: networksOf(svc(n)) }).toEqual({ service: n, networks: n === 'gateway' ? ['edge', 'backend'] : ['backend'] });
+      expect({ service: n, networks: networksOf(svc(n)) }).toEqual({
+        service: n,
+        networks: n === 'gateway' ? ['edge', 'backend'] : ['backend'],
+      });
     }
     expect(appConfigOf('api').http.trustProxy).toBe(subnets.join(','));
   });
@@ -224,15 +260,23 @@ describe('docker/compose.yml: topology', () => {
   it('has a health check on every long-running service, and a depends_on condition on every dependency', () => {
     for (const [name, s] of Object.entries(compose.services)) {
       const oneShot = s.restart === 'no';
-      expect({ name, healthcheck: oneShot ? s.healthcheck?.disable === true : !!s.healthcheck?.test?.length }).toEqual({ name, healthcheck: true });
+      expect({ name, healthcheck: oneShot ? s.healthcheck?.disable === true : !!s.healthcheck?.test?.length }).toEqual({
+        name,
+        healthcheck: true,
+      });
       for (const [dep, { condition }] of Object.entries(s.depends_on ?? {})) {
         const target = svc(dep);
-        if (condition === 'service_healthy') expect({ dep, healthcheck: !!target.healthcheck?.test?.length }).toEqual({ dep, healthcheck: true });
-        else if (condition === 'service_completed_successfully') expect({ dep, restart: target.restart }).toEqual({ dep, restart: 'no' });
+        if (condition === 'service_healthy')
+          expect({ dep, healthcheck: !!target.healthcheck?.test?.length }).toEqual({ dep, healthcheck: true });
+        else if (condition === 'service_completed_successfully')
+          expect({ dep, restart: target.restart }).toEqual({ dep, restart: 'no' });
         else throw new Error(`${name} depends on ${dep} with condition ${condition}: wait for health or completion`);
       }
     }
-    expect(svc('api').depends_on).toEqual({ migrate: { condition: 'service_completed_successfully' }, redis: { condition: 'service_healthy' } });
+    expect(svc('api').depends_on).toEqual({
+      migrate: { condition: 'service_completed_successfully' },
+      redis: { condition: 'service_healthy' },
+    });
     expect(svc('worker').depends_on).toEqual(svc('api').depends_on);
     expect(svc('gateway').depends_on).toEqual({ api: { condition: 'service_healthy' } });
     expect(svc('migrate').depends_on).toMatchObject({ 'postgres-primary': { condition: 'service_healthy' } });
@@ -242,10 +286,20 @@ describe('docker/compose.yml: topology', () => {
   it('runs Redis the way BullMQ asks (AOF everysec, noeviction) with the password the apps use', () => {
     const command = svc('redis').command!;
     const flag = (name: string) => command[command.indexOf(`--${name}`) + 1];
-    expect([flag('appendonly'), flag('appendfsync'), flag('maxmemory-policy')]).toEqual(['yes', 'everysec', 'noeviction']);
+    expect([flag('appendonly'), flag('appendfsync'), flag('maxmemory-policy')]).toEqual([
+      'yes',
+      'everysec',
+      'noeviction',
+    ]);
     expect(flag('maxmemory')).toMatch(/^\d+[kmg]b$/i);
-    const redisUrl = new URL(appConfigOf('api').redis.url);
-    expect([redisUrl.hostname, redisUrl.port, decodeURIComponent(redisUrl.password)]).toEqual(['redis', '6379', flag('requirepass')]);
+    const { target } = appConfigOf('api').redis;
+    if (target.kind !== 'standalone') throw new Error('compose runs one standalone Redis');
+    const redisUrl = new URL(target.url);
+    expect([redisUrl.hostname, redisUrl.port, decodeURIComponent(redisUrl.password)]).toEqual([
+      'redis',
+      '6379',
+      flag('requirepass'),
+    ]);
   });
 
   it('bootstraps a streaming replica from the primary, with the settings a promoted replica needs', () => {
@@ -261,18 +315,29 @@ describe('docker/compose.yml: topology', () => {
     // The replica clones from the primary service, as the replication role the primary's init script creates.
     const pEnv = serviceEnv(compose, 'postgres-primary');
     const rEnv = serviceEnv(compose, 'postgres-replica-1');
-    expect([rEnv.PRIMARY_HOST, rEnv.REPLICATION_USER, rEnv.REPLICATION_PASSWORD]).toEqual(['postgres-primary', pEnv.REPLICATION_USER, pEnv.REPLICATION_PASSWORD]);
-    const mounted = (s: ComposeService, target: RegExp) => s.volumes?.find((v) => target.test(v.split(':')[1]!))?.split(':')[0];
+    expect([rEnv.PRIMARY_HOST, rEnv.REPLICATION_USER, rEnv.REPLICATION_PASSWORD]).toEqual([
+      'postgres-primary',
+      pEnv.REPLICATION_USER,
+      pEnv.REPLICATION_PASSWORD,
+    ]);
+    const mounted = (s: ComposeService, target: RegExp) =>
+      s.volumes?.find((v) => target.test(v.split(':')[1]!))?.split(':')[0];
     expect(existsSync(join(DOCKER_DIR, mounted(primary, /^\/docker-entrypoint-initdb\.d\/.+\.sh$/)!))).toBe(true);
     const entry = replica.entrypoint!.at(-1)!;
-    expect(existsSync(join(DOCKER_DIR, replica.volumes!.find((v) => v.split(':')[1] === entry)!.split(':')[0]!))).toBe(true);
+    expect(existsSync(join(DOCKER_DIR, replica.volumes!.find((v) => v.split(':')[1] === entry)!.split(':')[0]!))).toBe(
+      true,
+    );
 
     // The app connects as the role the init script creates, to the nodes by service name; node names match cluster_name.
     const nodes = appConfigOf('api').db.nodes;
     expect(nodes.map((n) => n.name)).toEqual(['primary', 'replica-1']);
     const hosts = nodes.map((n) => new URL(n.url));
-    expect(hosts.map((u) => `${u.hostname}:${u.port}${u.pathname}`)).toEqual(['postgres-primary:5432/app', 'postgres-replica-1:5432/app']);
-    for (const u of hosts) expect([u.username, decodeURIComponent(u.password)]).toEqual([pEnv.APP_DB_USER, pEnv.APP_DB_PASSWORD]);
+    expect(hosts.map((u) => `${u.hostname}:${u.port}${u.pathname}`)).toEqual([
+      'postgres-primary:5432/app',
+      'postgres-replica-1:5432/app',
+    ]);
+    for (const u of hosts)
+      expect([u.username, decodeURIComponent(u.password)]).toEqual([pEnv.APP_DB_USER, pEnv.APP_DB_PASSWORD]);
     expect(pEnv.POSTGRES_DB).toBe('app');
     expect(settings(replica)).toContain(`cluster_name=${nodes[1]!.name.replace(/-/g, '_')}`);
     expect(settings(primary)).toContain(`cluster_name=${nodes[0]!.name}`);
@@ -280,7 +345,10 @@ describe('docker/compose.yml: topology', () => {
 });
 
 /** Variables an environment of only `base` fails on: the ones a deployment must set. */
-function requiredBySchema(schema: { safeParse(v: unknown): { success: boolean; error?: { issues: Array<{ path: PropertyKey[] }> } } }, base: Record<string, string>): string[] {
+function requiredBySchema(
+  schema: { safeParse(v: unknown): { success: boolean; error?: { issues: Array<{ path: PropertyKey[] }> } } },
+  base: Record<string, string>,
+): string[] {
   const result = schema.safeParse(base);
   return result.success ? [] : [...new Set(result.error!.issues.map((i) => String(i.path[0])))];
 }
@@ -296,4 +364,3 @@ function loopbackValues(config: object, prefix = ''): string[] {
     return [];
   });
 }
-

@@ -10,6 +10,7 @@ import { RedisModule } from './infra/redis';
 import { SessionModule } from './infra/session';
 import { AccountsModule } from './modules/accounts';
 import { ArticlesModule } from './modules/articles';
+import { PagesModule } from './modules/pages';
 
 /** The API instance: infrastructure first, then the business features on top of it. */
 @Module({})
@@ -29,6 +30,7 @@ export class AppModule {
         QueueModule.forApi(),
         AccountsModule,
         ArticlesModule,
+        PagesModule,
       ],
     };
   }

@@ -10,19 +10,25 @@ import { configureHttp, createFastifyAdapter, registerCachePolicy } from './infr
 import { instrumentHttp, METRICS_REGISTRY } from './infra/observability';
 import { registerQueueDashboard } from './infra/queue';
 import { registerSessions } from './infra/session';
+import { PageRenderer } from './modules/pages';
 
 async function bootstrap(): Promise<void> {
   const config = loadConfig();
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), createFastifyAdapter(config), {
-    bufferLogs: true,
-    // Fastify's own JSON parser is the only body parser: no form bodies (the classic CSRF vector), no text.
-    bodyParser: false,
-  });
+  const app = await NestFactory.create<NestFastifyApplication>(
+    AppModule.forRoot(config),
+    createFastifyAdapter(config),
+    {
+      bufferLogs: true,
+      // Fastify's own JSON parser is the only body parser: no form bodies (the classic CSRF vector), no text.
+      bodyParser: false,
+    },
+  );
   const logger = app.get(Logger);
   app.useLogger(logger);
   installGracefulShutdown(app, logger, config);
   instrumentHttp(app.getHttpAdapter().getInstance(), app.get(METRICS_REGISTRY));
-  await configureHttp(app, config);
+  const pages = app.get(PageRenderer);
+  await configureHttp(app, config, { notFound: (status) => pages.errorHtml(status) });
   await registerSessions(app, config);
   await registerQueueDashboard(app, config);
   registerDatabaseRequestContext(app, {

@@ -7,7 +7,7 @@ import { WorkerModule } from './worker.module';
 
 /** A worker instance: a Nest application context (no HTTP framework) running the queue consumers. */
 async function bootstrap(): Promise<void> {
-  const config = loadConfig();
+  const config = loadConfig(process.env, 'worker');
   // Initialised on return: the consumers and the health/metrics listener are running.
   const app = await NestFactory.createApplicationContext(WorkerModule.forRoot(config), { bufferLogs: true });
   const logger = app.get(Logger);

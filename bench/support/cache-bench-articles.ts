@@ -1,4 +1,4 @@
-import type { RedisClientType } from 'redis';
+import type { Redis } from 'ioredis';
 import type { TestInfra } from '../../test/support/infra';
 import { waitForReplicas } from '../../test/support/replication';
 
@@ -8,8 +8,16 @@ export const articleId = (n: number) => `${ID_PREFIX}${String(n).padStart(12, '0
 export const HOT_ID = articleId(0);
 
 // A typical article: about 1 KB of markdown and its rendered HTML, so the JSON is about 1.9 KB.
-const BODY = Array.from({ length: 6 }, (_, i) => `## Part ${i + 1}\n\nReads outnumber writes **100 to 1**, so a cache in front of the replicas pays for itself. Entry ${i + 1} of six.`).join('\n\n');
-const HTML = Array.from({ length: 6 }, (_, i) => `<h2>Part ${i + 1}</h2>\n<p>Reads outnumber writes <strong>100 to 1</strong>, so a cache in front of the replicas pays for itself. Entry ${i + 1} of six.</p>`).join('\n');
+const BODY = Array.from(
+  { length: 6 },
+  (_, i) =>
+    `## Part ${i + 1}\n\nReads outnumber writes **100 to 1**, so a cache in front of the replicas pays for itself. Entry ${i + 1} of six.`,
+).join('\n\n');
+const HTML = Array.from(
+  { length: 6 },
+  (_, i) =>
+    `<h2>Part ${i + 1}</h2>\n<p>Reads outnumber writes <strong>100 to 1</strong>, so a cache in front of the replicas pays for itself. Entry ${i + 1} of six.</p>`,
+).join('\n');
 
 /** One author, the hot article (id ...000) and `rows` others of the same size, written behind the API's back. */
 export async function seed(infra: TestInfra, rows: number, log: (line: string) => void): Promise<void> {
@@ -47,7 +55,7 @@ end
 }
 
 /** The miss articles' entries (and any lease) from earlier rounds: each miss round starts with none cached. */
-export async function forgetMissEntries(redis: RedisClientType): Promise<void> {
+export async function forgetMissEntries(redis: Redis): Promise<void> {
   const script = `local k = redis.call('KEYS', ARGV[1]) for i = 1, #k, 5000 do redis.call('DEL', unpack(k, i, math.min(i + 4999, #k))) end return #k`;
-  await redis.eval(script, { arguments: [`c:?:article:${ID_PREFIX}*`] });
+  await redis.eval(script, 0, `c:?:article:${ID_PREFIX}*`);
 }

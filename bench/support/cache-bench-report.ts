@@ -10,11 +10,18 @@ export interface Measured extends WrkResult {
 
 export const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 const medianOf = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const medianRound = (results: Measured[]): Measured => [...results].sort((a, b) => a.requestsPerSecond - b.requestsPerSecond)[Math.floor(results.length / 2)]!;
+const medianRound = (results: Measured[]): Measured =>
+  [...results].sort((a, b) => a.requestsPerSecond - b.requestsPerSecond)[Math.floor(results.length / 2)]!;
 
 /** Rows are each subject's median round; ratios are per round, then their median. Subjects: bare, bare + cache, hit, miss, off. */
 export function report(subjects: ReadonlyArray<{ name: string }>, rounds: Map<string, Measured[]>): void {
-  const [bare, layer, hit, miss, off] = subjects.map((s) => rounds.get(s.name)!) as [Measured[], Measured[], Measured[], Measured[], Measured[]];
+  const [bare, layer, hit, miss, off] = subjects.map((s) => rounds.get(s.name)!) as [
+    Measured[],
+    Measured[],
+    Measured[],
+    Measured[],
+    Measured[],
+  ];
   const perRound = (f: (i: number) => number) => medianOf(bare.map((_, i) => f(i)));
   const rows = subjects.map((s) => {
     const mine = rounds.get(s.name)!;
@@ -24,7 +31,8 @@ export function report(subjects: ReadonlyArray<{ name: string }>, rounds: Map<st
     return `| ${s.name} | ${r.requestsPerSecond.toFixed(0)} | ${r.p50Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} | ${vsBare}x | ${r.cpuUsPerRequest.toFixed(0)} | ${mix} | ${r.errors} |`;
   });
   const ratio = (a: Measured[], b: Measured[]) => perRound((i) => a[i]!.requestsPerSecond / b[i]!.requestsPerSecond);
-  const cpu = (a: Measured[], b: Measured[]) => perRound((i) => a[i]!.cpuUsPerRequest / b[i]!.cpuUsPerRequest).toFixed(2);
+  const cpu = (a: Measured[], b: Measured[]) =>
+    perRound((i) => a[i]!.cpuUsPerRequest / b[i]!.cpuUsPerRequest).toFixed(2);
   const hitVsBare = ratio(hit, bare);
   const layerVsBare = ratio(layer, bare);
   console.log(`
@@ -43,11 +51,21 @@ CPU per request: API hit / bare ${cpu(hit, bare)}x; bare + @CacheAside / bare ${
 
 // The API's per-request components, recognised by where their code lives.
 export const API_COMPONENTS: Component[] = [
-  { name: 'cache hit path (interceptor, reader, store, node-redis client)', match: /\/dist\/infra\/(cache|redis)\/|node_modules\/@redis\/client\// },
-  { name: 'rate limiter (guard, ioredis EVAL)', match: /node_modules\/(@nestjs\/throttler|@nest-lab\/throttler-storage-redis|ioredis|redis-parser)\/|\/dist\/infra\/rate-limit\// },
+  {
+    name: 'cache hit path (interceptor, reader, store, node-redis client)',
+    match: /\/dist\/infra\/(cache|redis)\/|node_modules\/@redis\/client\//,
+  },
+  {
+    name: 'rate limiter (guard, ioredis EVAL)',
+    match:
+      /node_modules\/(@nestjs\/throttler|@nest-lab\/throttler-storage-redis|ioredis|redis-parser)\/|\/dist\/infra\/rate-limit\//,
+  },
   { name: 'sessions and cookies', match: /node_modules\/@fastify\/(session|cookie)\/|\/dist\/infra\/session\// },
   { name: 'security headers (helmet)', match: /node_modules\/(helmet|@fastify\/helmet)\// },
-  { name: 'request logging (pino)', match: /node_modules\/(pino|pino-http|nestjs-pino|@pinojs\/[^/]+|sonic-boom|thread-stream)\// },
+  {
+    name: 'request logging (pino)',
+    match: /node_modules\/(pino|pino-http|nestjs-pino|@pinojs\/[^/]+|sonic-boom|thread-stream)\//,
+  },
   { name: 'metrics (prom-client)', match: /node_modules\/prom-client\/|\/dist\/infra\/observability\// },
   { name: 'database request context', match: /\/dist\/infra\/database\// },
   { name: 'http stamps, CORS, Cache-Control policy', match: /\/dist\/infra\/http\/|node_modules\/@fastify\/cors\// },

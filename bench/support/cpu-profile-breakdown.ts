@@ -30,7 +30,10 @@ const PIPELINE = /node_modules\/(fastify|find-my-way|@nestjs\/core|@nestjs\/plat
  * node:http) first: hooks call the next hook, and the last one the response write, from inside themselves,
  * and that work is not theirs. Idle and startup samples are left out; GC is its own row.
  */
-export function cpuProfileBreakdown(file: string, components: readonly Component[]): Array<{ name: string; share: number }> {
+export function cpuProfileBreakdown(
+  file: string,
+  components: readonly Component[],
+): Array<{ name: string; share: number }> {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();

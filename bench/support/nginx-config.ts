@@ -1,5 +1,10 @@
 /** A minimal round-robin reverse proxy with upstream keep-alive: nginx as a load balancer is usually set up. */
-export function nginxConfig(opts: { port: number; upstreams: readonly string[]; prefix: string; workers: number }): string {
+export function nginxConfig(opts: {
+  port: number;
+  upstreams: readonly string[];
+  prefix: string;
+  workers: number;
+}): string {
   return `
 worker_processes ${opts.workers};
 daemon off;

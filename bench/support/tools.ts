@@ -61,7 +61,8 @@ export function parseWrk(output: string): WrkResult {
   if (!rps) throw new Error(`no Requests/sec in wrk output:\n${output}`);
   const socketErrors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(output);
   const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(output);
-  const errors = (socketErrors ? socketErrors.slice(1).reduce((n, v) => n + Number(v), 0) : 0) + (non2xx ? Number(non2xx[1]) : 0);
+  const errors =
+    (socketErrors ? socketErrors.slice(1).reduce((n, v) => n + Number(v), 0) : 0) + (non2xx ? Number(non2xx[1]) : 0);
   return { requestsPerSecond: Number(rps[1]), p50Ms: latency('50'), p99Ms: latency('99'), errors };
 }
 

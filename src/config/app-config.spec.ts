@@ -7,10 +7,21 @@ describe('loadConfig', () => {
     expect(c.env).toBe('development');
     expect(c.http).toMatchObject({ host: '127.0.0.1', port: 3000, debugHeaders: true });
     expect(c.db.nodes).toEqual([{ name: 'primary', url: 'postgres://postgres@127.0.0.1:54320/app' }]);
-    expect(c.db).toMatchObject({ nodesFile: undefined, monitorIntervalMs: 1000, readStrategy: 'least-busy', readYourWritesTtlSeconds: 60 });
-    expect(c.redis.url).toBe('redis://127.0.0.1:63790');
+    expect(c.db).toMatchObject({
+      nodesFile: undefined,
+      monitorIntervalMs: 1000,
+      readStrategy: 'least-busy',
+      readYourWritesTtlSeconds: 60,
+    });
+    expect(c.redis.target).toEqual({ kind: 'standalone', url: 'redis://127.0.0.1:63790' });
+    expect(c.redis.replicaWaitMs).toBe(0);
     expect(c.session.cookieSecure).toBe(false);
     expect(c.instanceId).toMatch(/:3000$/);
+  });
+
+  it("names a worker by its own port, not the API's", () => {
+    expect(loadConfig({ WORKER_HTTP_PORT: '3107' }, 'worker').instanceId).toMatch(/:3107$/);
+    expect(loadConfig({ WORKER_HTTP_PORT: '3107' }).instanceId).toMatch(/:3000$/);
   });
 
   it('parses numbers, booleans and lists', () => {
@@ -39,7 +50,10 @@ describe('loadConfig', () => {
     });
     expect(c.db.nodes.map((n) => n.name)).toEqual(['primary', 'replica-1', 'replica-2']);
     expect(c.db.nodes[1]!.url).toBe('postgres://a@h:2/app?application_name=x');
-    const all = loadConfig({ DB_NODES: 'pg-a=postgres://a@h:1/app, postgres://b@h:2/app', DB_NODES_FILE: '/tmp/nodes.json' });
+    const all = loadConfig({
+      DB_NODES: 'pg-a=postgres://a@h:1/app, postgres://b@h:2/app',
+      DB_NODES_FILE: '/tmp/nodes.json',
+    });
     expect(all.db.nodes).toEqual([
       { name: 'pg-a', url: 'postgres://a@h:1/app' },
       { name: 'node-2', url: 'postgres://b@h:2/app' },
@@ -48,11 +62,19 @@ describe('loadConfig', () => {
   });
 
   it.each([
-    ['DB_NODES', { DB_NODES: 'a=postgres://a@h/app', DB_PRIMARY: 'postgres://p@h/app' }, /DB_NODES: set either DB_NODES or DB_PRIMARY/],
+    [
+      'DB_NODES',
+      { DB_NODES: 'a=postgres://a@h/app', DB_PRIMARY: 'postgres://p@h/app' },
+      /DB_NODES: set either DB_NODES or DB_PRIMARY/,
+    ],
     ['DB_REPLICAS', { DB_REPLICAS: 'primary=postgres://a@h/app' }, /DB_REPLICAS: node name "primary" is used twice/],
     ['DB_NODES', { DB_NODES: 'a=postgres://a@h/app,a=postgres://b@h/app' }, /DB_NODES: node name "a" is used twice/],
     ['DB_REPLICAS', { DB_REPLICAS: 'Replica_One=postgres://a@h/app' }, /DB_REPLICAS/],
-    ['DB_RYW_TTL_SECONDS', { DB_RYW_TTL_SECONDS: '5', DB_REPLICA_MAX_LAG_MS: '5000' }, /DB_RYW_TTL_SECONDS: must be longer than DB_REPLICA_MAX_LAG_MS/],
+    [
+      'DB_RYW_TTL_SECONDS',
+      { DB_RYW_TTL_SECONDS: '5', DB_REPLICA_MAX_LAG_MS: '5000' },
+      /DB_RYW_TTL_SECONDS: must be longer than DB_REPLICA_MAX_LAG_MS/,
+    ],
     ['DB_READ_STRATEGY', { DB_READ_STRATEGY: 'random' }, /DB_READ_STRATEGY/],
   ])('rejects a bad node configuration (%s)', (_, env, message) => {
     expect(() => loadConfig(env)).toThrow(message);
@@ -96,20 +118,57 @@ describe('loadConfig', () => {
   });
 
   it('gives the queue its own Redis when asked, and falls back to REDIS_URL', () => {
-    expect(loadConfig({ REDIS_URL: 'redis://h:1' }).queue.redisUrl).toBe('redis://h:1');
-    expect(loadConfig({ REDIS_URL: 'redis://h:1', QUEUE_REDIS_URL: 'redis://q:2' }).queue.redisUrl).toBe('redis://q:2');
+    expect(loadConfig({ REDIS_URL: 'redis://h:1' }).queue.redis).toEqual({ kind: 'standalone', url: 'redis://h:1' });
+    expect(loadConfig({ REDIS_URL: 'redis://h:1', QUEUE_REDIS_URL: 'redis://q:2' }).queue.redis).toEqual({
+      kind: 'standalone',
+      url: 'redis://q:2',
+    });
+  });
+
+  it('sends every Redis client through Sentinel when REDIS_SENTINELS is set', () => {
+    const c = loadConfig({ REDIS_SENTINELS: 's1:26379, s2:26380', CACHE_REDIS_MASTER_NAME: 'cache' });
+    const sentinels = [
+      { host: 's1', port: 26379 },
+      { host: 's2', port: 26380 },
+    ];
+    expect(c.redis.target).toEqual({ kind: 'sentinel', sentinels, masterName: 'z2m' });
+    expect(c.queue.redis).toEqual({ kind: 'sentinel', sentinels, masterName: 'z2m' });
+    expect(c.cache.redis).toEqual({ kind: 'sentinel', sentinels, masterName: 'cache' });
+    expect(c.redis.replicaWaitMs).toBe(250);
+  });
+
+  it('names the bad Sentinel variable', () => {
+    expect(() => loadConfig({ REDIS_SENTINELS: 's1' })).toThrow(/REDIS_SENTINELS(\.0)?: must be host:port/);
+    expect(() => loadConfig({ REDIS_SENTINELS: 's1:1', CACHE_REDIS_URL: 'redis://c:1' })).toThrow(
+      /CACHE_REDIS_URL: not used with REDIS_SENTINELS; set CACHE_REDIS_MASTER_NAME/,
+    );
+    expect(() => loadConfig({ QUEUE_REDIS_MASTER_NAME: 'q' })).toThrow(/QUEUE_REDIS_MASTER_NAME: only applies/);
   });
 
   it('keeps the admin surfaces off in production unless enabled with a real token', () => {
     const base = { NODE_ENV: 'production', SESSION_SECRET: 'x'.repeat(40) };
     expect(loadConfig(base).admin.enabled).toBe(false);
     expect(() => loadConfig({ ...base, ADMIN_ENABLED: 'true' })).toThrow(/ADMIN_TOKEN: must be set in production/);
-    expect(loadConfig({ ...base, ADMIN_ENABLED: 'true', ADMIN_TOKEN: 'y'.repeat(40) }).admin).toEqual({ enabled: true, token: 'y'.repeat(40) });
+    expect(loadConfig({ ...base, ADMIN_ENABLED: 'true', ADMIN_TOKEN: 'y'.repeat(40) }).admin).toEqual({
+      enabled: true,
+      token: 'y'.repeat(40),
+    });
     expect(loadConfig({}).admin.enabled).toBe(true);
   });
 
   it('rejects autoscaler bounds that cross', () => {
-    expect(() => loadConfig({ WORKER_MIN_CONCURRENCY: '9', WORKER_MAX_CONCURRENCY: '3' })).toThrow(/WORKER_MIN_CONCURRENCY/);
+    expect(() => loadConfig({ WORKER_MIN_CONCURRENCY: '9', WORKER_MAX_CONCURRENCY: '3' })).toThrow(
+      /WORKER_MIN_CONCURRENCY/,
+    );
+  });
+
+  it('rejects a session touch interval that is not shorter than the session', () => {
+    expect(() => loadConfig({ SESSION_TTL_SECONDS: '120', SESSION_TOUCH_AFTER_SECONDS: '120' })).toThrow(
+      /SESSION_TOUCH_AFTER_SECONDS: must be less than SESSION_TTL_SECONDS/,
+    );
+    expect(loadConfig({ SESSION_TTL_SECONDS: '120', SESSION_TOUCH_AFTER_SECONDS: '0' }).session.touchAfterSeconds).toBe(
+      0,
+    );
   });
 
   it('returns a frozen object', () => {

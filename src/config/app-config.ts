@@ -1,5 +1,22 @@
-import { z } from 'zod';
-import { DEFAULT_DB_PRIMARY, type DbNodeConfig, DEV_ADMIN_TOKEN, defaultInstanceId, envSchema, type Env } from './config.schema';
+import { type z } from 'zod';
+import {
+  DEFAULT_DB_PRIMARY,
+  type DbNodeConfig,
+  DEV_ADMIN_TOKEN,
+  defaultInstanceId,
+  envSchema,
+  type Env,
+} from './config.schema';
+
+export interface RedisAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** Where a Redis client connects: one fixed server, or whichever server the Sentinels name master. */
+export type RedisTarget =
+  | { readonly kind: 'standalone'; readonly url: string }
+  | { readonly kind: 'sentinel'; readonly sentinels: readonly RedisAddress[]; readonly masterName: string };
 
 /** The one typed configuration object. Nothing else in the codebase reads process.env. */
 export interface AppConfig {
@@ -30,17 +47,27 @@ export interface AppConfig {
     readonly readStrategy: Env['DB_READ_STRATEGY'];
     readonly readYourWritesTtlSeconds: number;
   };
-  readonly redis: { readonly url: string; readonly commandTimeoutMs: number };
+  readonly redis: {
+    /** Sessions, read-your-writes positions, rate limits. */
+    readonly target: RedisTarget;
+    /** For the data nodes, when not in the URL. */
+    readonly password: string | undefined;
+    readonly commandTimeoutMs: number;
+    /** WAIT 1 for at most this long after a new session or relayed jobs; 0 is off. */
+    readonly replicaWaitMs: number;
+  };
   readonly session: {
     readonly secret: string;
     readonly cookieName: string;
     readonly cookieSecure: boolean;
     readonly ttlSeconds: number;
+    /** An unchanged session's expiry is written back at most this often. */
+    readonly touchAfterSeconds: number;
   };
   readonly passwordHash: { readonly memoryKib: number; readonly iterations: number };
   readonly cache: {
     readonly enabled: boolean;
-    readonly redisUrl: string;
+    readonly redis: RedisTarget;
     readonly timeoutMs: number;
     readonly ttlMs: number;
     readonly listTtlMs: number;
@@ -50,6 +77,16 @@ export interface AppConfig {
     readonly leaseWaitMs: number;
     readonly markerMs: number;
   };
+  /** Reader pages and the edge caches in front of them. */
+  readonly pages: {
+    readonly cacheSeconds: number;
+    readonly staleSeconds: number;
+    readonly purge: {
+      readonly urls: readonly string[];
+      readonly token: string | undefined;
+      readonly timeoutMs: number;
+    };
+  };
   readonly rateLimit: {
     readonly enabled: boolean;
     readonly windowMs: number;
@@ -58,10 +95,10 @@ export interface AppConfig {
     readonly authIpMax: number;
     readonly authAccountMax: number;
   };
-  readonly health: { readonly timeoutMs: number; readonly cacheMs: number };
+  readonly health: { readonly timeoutMs: number; readonly cacheMs: number; readonly maxEventLoopDelayMs: number };
   readonly shutdown: { readonly drainDelayMs: number; readonly timeoutMs: number };
   readonly queue: {
-    readonly redisUrl: string;
+    readonly redis: RedisTarget;
     readonly commandTimeoutMs: number;
     readonly attempts: number;
     readonly backoffMs: number;
@@ -76,11 +113,18 @@ export interface AppConfig {
     readonly pollIntervalMs: number;
     readonly batchSize: number;
     readonly maxBackoffMs: number;
+    /** A row BullMQ refused this many times is dead-lettered (kept, never claimed again until retried). */
+    readonly maxAttempts: number;
   };
   readonly worker: {
     readonly httpPort: number;
     readonly concurrency: number;
-    readonly autoscale: { readonly enabled: boolean; readonly min: number; readonly max: number; readonly intervalMs: number };
+    readonly autoscale: {
+      readonly enabled: boolean;
+      readonly min: number;
+      readonly max: number;
+      readonly intervalMs: number;
+    };
     readonly drainTimeoutMs: number;
   };
   /** The queue dashboard and job admin routes; off by default in production. */
@@ -96,8 +140,11 @@ export class ConfigError extends Error {
 
 type EnvSource = Readonly<Record<string, string | undefined>>;
 
+/** Which program reads the config: the default instance id names the port that program serves on. */
+export type Program = 'api' | 'worker';
+
 /** Validates the environment and builds AppConfig; throws ConfigError naming every bad variable. */
-export function loadConfig(source: EnvSource = process.env): AppConfig {
+export function loadConfig(source: EnvSource = process.env, program: Program = 'api'): AppConfig {
   // An empty variable means "unset", so `FOO= npm run stack` falls back to the default instead of failing.
   const present = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = envSchema.safeParse(present);
@@ -106,7 +153,7 @@ export function loadConfig(source: EnvSource = process.env): AppConfig {
   const production = e.NODE_ENV === 'production';
   return deepFreeze({
     env: e.NODE_ENV,
-    instanceId: e.INSTANCE_ID ?? defaultInstanceId(e),
+    instanceId: e.INSTANCE_ID ?? defaultInstanceId(program === 'worker' ? e.WORKER_HTTP_PORT : e.PORT),
     http: {
       host: e.HOST,
       port: e.PORT,
@@ -130,17 +177,23 @@ export function loadConfig(source: EnvSource = process.env): AppConfig {
       readStrategy: e.DB_READ_STRATEGY,
       readYourWritesTtlSeconds: e.DB_RYW_TTL_SECONDS,
     },
-    redis: { url: e.REDIS_URL, commandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS },
+    redis: {
+      target: redisTarget(e, e.REDIS_URL, e.REDIS_MASTER_NAME),
+      password: e.REDIS_PASSWORD,
+      commandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
+      replicaWaitMs: e.REDIS_REPLICA_WAIT_MS ?? (e.REDIS_SENTINELS ? 250 : 0),
+    },
     session: {
       secret: e.SESSION_SECRET,
       cookieName: e.SESSION_COOKIE_NAME,
       cookieSecure: e.SESSION_COOKIE_SECURE ?? production,
       ttlSeconds: e.SESSION_TTL_SECONDS,
+      touchAfterSeconds: e.SESSION_TOUCH_AFTER_SECONDS,
     },
     passwordHash: { memoryKib: e.PASSWORD_HASH_MEMORY_KIB, iterations: e.PASSWORD_HASH_ITERATIONS },
     cache: {
       enabled: e.CACHE_ENABLED,
-      redisUrl: e.CACHE_REDIS_URL ?? e.REDIS_URL,
+      redis: redisTarget(e, e.CACHE_REDIS_URL ?? e.REDIS_URL, e.CACHE_REDIS_MASTER_NAME ?? e.REDIS_MASTER_NAME),
       timeoutMs: e.CACHE_TIMEOUT_MS,
       ttlMs: e.CACHE_TTL_MS,
       listTtlMs: e.CACHE_LIST_TTL_MS,
@@ -150,6 +203,11 @@ export function loadConfig(source: EnvSource = process.env): AppConfig {
       leaseWaitMs: e.CACHE_LEASE_WAIT_MS,
       markerMs: e.CACHE_MARKER_MS,
     },
+    pages: {
+      cacheSeconds: e.PAGE_CACHE_SECONDS,
+      staleSeconds: e.PAGE_STALE_SECONDS,
+      purge: { urls: e.EDGE_PURGE_URLS, token: e.EDGE_PURGE_TOKEN, timeoutMs: e.EDGE_PURGE_TIMEOUT_MS },
+    },
     rateLimit: {
       enabled: e.RATE_LIMIT_ENABLED,
       windowMs: e.RATE_LIMIT_WINDOW_MS,
@@ -158,10 +216,14 @@ export function loadConfig(source: EnvSource = process.env): AppConfig {
       authIpMax: e.RATE_LIMIT_AUTH_IP_MAX,
       authAccountMax: e.RATE_LIMIT_AUTH_ACCOUNT_MAX,
     },
-    health: { timeoutMs: e.HEALTH_CHECK_TIMEOUT_MS, cacheMs: e.HEALTH_CACHE_MS },
+    health: {
+      timeoutMs: e.HEALTH_CHECK_TIMEOUT_MS,
+      cacheMs: e.HEALTH_CACHE_MS,
+      maxEventLoopDelayMs: e.HEALTH_MAX_EVENT_LOOP_DELAY_MS,
+    },
     shutdown: { drainDelayMs: e.SHUTDOWN_DRAIN_DELAY_MS, timeoutMs: e.SHUTDOWN_TIMEOUT_MS },
     queue: {
-      redisUrl: e.QUEUE_REDIS_URL ?? e.REDIS_URL,
+      redis: redisTarget(e, e.QUEUE_REDIS_URL ?? e.REDIS_URL, e.QUEUE_REDIS_MASTER_NAME ?? e.REDIS_MASTER_NAME),
       commandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
       attempts: e.JOB_ATTEMPTS,
       backoffMs: e.JOB_BACKOFF_MS,
@@ -176,6 +238,7 @@ export function loadConfig(source: EnvSource = process.env): AppConfig {
       pollIntervalMs: e.OUTBOX_POLL_INTERVAL_MS,
       batchSize: e.OUTBOX_BATCH_SIZE,
       maxBackoffMs: e.OUTBOX_MAX_BACKOFF_MS,
+      maxAttempts: e.OUTBOX_MAX_ATTEMPTS,
     },
     worker: {
       httpPort: e.WORKER_HTTP_PORT,
@@ -190,6 +253,12 @@ export function loadConfig(source: EnvSource = process.env): AppConfig {
     },
     admin: { enabled: e.ADMIN_ENABLED ?? !production, token: e.ADMIN_TOKEN ?? DEV_ADMIN_TOKEN },
   });
+}
+
+function redisTarget(e: Env, url: string, masterName: string): RedisTarget {
+  return e.REDIS_SENTINELS
+    ? { kind: 'sentinel', sentinels: e.REDIS_SENTINELS, masterName }
+    : { kind: 'standalone', url };
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string {

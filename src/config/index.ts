@@ -1,3 +1,3 @@
-export { loadConfig, ConfigError, type AppConfig } from './app-config';
+export { loadConfig, ConfigError, type AppConfig, type RedisAddress, type RedisTarget } from './app-config';
 export { ConfigModule, APP_CONFIG, InjectConfig } from './config.module';
 export { type DbNodeConfig, dbNodeSchema } from './config.schema';

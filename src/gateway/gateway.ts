@@ -44,7 +44,14 @@ export class Gateway {
     if (discovery.kind === 'static') for (const url of discovery.upstreams) upstreams.add(url, 'static');
     const dns =
       discovery.kind === 'dns'
-        ? new DnsDiscovery(upstreams, discovery.host, discovery.port, discovery.intervalMs, dnsResolver(discovery.servers), log)
+        ? new DnsDiscovery(
+            upstreams,
+            discovery.host,
+            discovery.port,
+            discovery.intervalMs,
+            dnsResolver(discovery.servers),
+            log,
+          )
         : undefined;
     const checker = new HealthChecker(upstreams, config.health, log);
     await dns?.start();
@@ -64,9 +71,19 @@ export class Gateway {
     };
     let gateway: Gateway | undefined;
     const draining = () => gateway?.draining ?? false;
-    const auth = new AdminAuth(config.admin.token, config.production);
+    const auth = new AdminAuth(config.admin.token, config.production, config.admin.purgeToken);
     const session = new AdminSession();
-    const page = new ArchitecturePage({ upstreams, stats, cache, config: config.observe, health: config.health, draining, auth, session, log });
+    const page = new ArchitecturePage({
+      upstreams,
+      stats,
+      cache,
+      config: config.observe,
+      health: config.health,
+      draining,
+      auth,
+      session,
+      log,
+    });
     const admin = new AdminApi({
       upstreams,
       stats,
@@ -109,7 +126,12 @@ export class Gateway {
     }
     const available = this.upstreams.availableCount();
     this.log.info(
-      { listen: `http://${listen.host}:${listen.port}`, admin: admin.port ? `http://${admin.host}:${admin.port}` : 'same port, /_gateway/', upstreams: this.upstreams.all.map((u) => u.url), available },
+      {
+        listen: `http://${listen.host}:${listen.port}`,
+        admin: admin.port ? `http://${admin.host}:${admin.port}` : 'same port, /_gateway/',
+        upstreams: this.upstreams.all.map((u) => u.url),
+        available,
+      },
       'gateway listening',
     );
   }
@@ -129,7 +151,10 @@ export class Gateway {
     // close() ends only the connections idle at that moment; keep ending the ones that become idle.
     const sweeper = setInterval(() => server.closeIdleConnections(), 50);
     server.closeIdleConnections();
-    const drained = await Promise.race([closed.then(() => true), delay(this.config.shutdownTimeoutMs).then(() => false)]);
+    const drained = await Promise.race([
+      closed.then(() => true),
+      delay(this.config.shutdownTimeoutMs).then(() => false),
+    ]);
     clearInterval(sweeper);
     if (!drained) server.closeAllConnections();
     this.dns?.stop();

@@ -14,7 +14,10 @@ async function main(): Promise<void> {
     log.info({ signal }, 'shutting down');
     gateway.shutdown().then(
       (drained) => {
-        log.info({ drained }, drained ? 'all in-flight requests finished; bye' : `gave up waiting after ${config.shutdownTimeoutMs} ms`);
+        log.info(
+          { drained },
+          drained ? 'all in-flight requests finished; bye' : `gave up waiting after ${config.shutdownTimeoutMs} ms`,
+        );
         log.flush();
         process.exit(drained ? 0 : 1);
       },

@@ -1,4 +1,5 @@
-import { createClient } from 'redis';
+import { Redis } from 'ioredis';
+import { sleep } from '../../tools/stack/ports';
 import { PASSWORD, signUpAndLogIn, uniqueEmail } from '../support/accounts';
 import { startApi, type ApiInstance } from '../support/api-process';
 import { errorShape, HttpClient } from '../support/http-client';
@@ -7,14 +8,14 @@ import { sharedInfra } from '../support/shared-infra';
 describe('accounts and sessions (real API process, PostgreSQL and Redis)', () => {
   const { env } = sharedInfra();
   let api: ApiInstance;
-  const redis = createClient({ url: env.REDIS_URL });
+  const redis = new Redis(env.REDIS_URL!, { lazyConnect: true });
 
   beforeAll(async () => {
-    api = await startApi(env, 'api-accounts', { SESSION_TTL_SECONDS: '120' });
+    api = await startApi(env, 'api-accounts', { SESSION_TTL_SECONDS: '120', SESSION_TOUCH_AFTER_SECONDS: '2' });
     await redis.connect();
   });
   afterAll(async () => {
-    await redis.close();
+    await redis.quit();
     await api?.stop();
   });
 
@@ -83,7 +84,11 @@ describe('accounts and sessions (real API process, PostgreSQL and Redis)', () =>
     expect(wrongPassword.status).toBe(401);
     expect(unknownEmail.status).toBe(401);
     expect(wrongPassword.body).toEqual(unknownEmail.body);
-    expect(wrongPassword.body).toEqual({ statusCode: 401, error: 'Unauthorized', message: 'Invalid email or password' });
+    expect(wrongPassword.body).toEqual({
+      statusCode: 401,
+      error: 'Unauthorized',
+      message: 'Invalid email or password',
+    });
     expect(wrongPassword.headers.getSetCookie()).toEqual([]);
   });
 
@@ -94,11 +99,15 @@ describe('accounts and sessions (real API process, PostgreSQL and Redis)', () =>
     const other = client();
     const second = await signUpAndLogIn(other);
     // Log in as someone else while presenting the first session's cookie.
-    const relogin = await c.post('/auth/login', { email: second.email, password: PASSWORD }, { headers: { cookie: `sid=${before}` } });
+    const relogin = await c.post(
+      '/auth/login',
+      { email: second.email, password: PASSWORD },
+      { headers: { cookie: `sid=${before}` } },
+    );
     expect(relogin.status).toBe(200);
     const after = c.cookie('sid')!;
     expect(after).not.toBe(before);
-    expect((await redis.exists(`sess:${before.split('.')[0]}`))).toBe(0);
+    expect(await redis.exists(`sess:${before.split('.')[0]}`)).toBe(0);
     const replay = await new HttpClient(api.url).get('/auth/me', { headers: { cookie: `sid=${before}` } });
     expect(replay.status).toBe(401);
   });
@@ -118,11 +127,15 @@ describe('accounts and sessions (real API process, PostgreSQL and Redis)', () =>
     expect((await client().post('/auth/logout')).status).toBe(204);
   });
 
-  it('rolls the expiry forward on use', async () => {
+  it('rolls the expiry forward on use, writing an unchanged session back at most every touch interval', async () => {
     const c = client();
     await signUpAndLogIn(c);
     const key = `sess:${sessionId(c)}`;
     await redis.expire(key, 30);
+    // Written at sign-in, under 2 s ago: this request only re-sends the cookie, Redis keeps the shortened TTL.
+    expect((await c.get('/auth/me')).status).toBe(200);
+    expect(await redis.ttl(key)).toBeLessThanOrEqual(30);
+    await sleep(2100);
     const me = await c.get('/auth/me');
     expect(me.status).toBe(200);
     const ttl = await redis.ttl(key);

@@ -2,7 +2,14 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { sleep } from '../../tools/stack/ports';
 import { startApi, type ApiInstance } from '../support/api-process';
-import { architectureNodes, changesText, metricValues, openArchitecturePage, snapshotSeq, waitForHealth } from '../support/architecture-page';
+import {
+  architectureNodes,
+  changesText,
+  metricValues,
+  openArchitecturePage,
+  snapshotSeq,
+  waitForHealth,
+} from '../support/architecture-page';
 import { ARTIFACTS, launchBrowser } from '../support/browser';
 import { eventually } from '../support/eventually';
 import { FAST_HEALTH, startGateway, TEST_ADMIN_TOKEN, type GatewayInstance } from '../support/gateway-process';
@@ -28,8 +35,13 @@ describe('architecture page: the live system in a browser (gateway, 3 APIs, a wo
   const bearer = { authorization: `Bearer ${TEST_ADMIN_TOKEN}` };
 
   beforeAll(async () => {
-    [infra, browser] = await Promise.all([startInfra({ replicas: 2 }), launchBrowser()]);
-    [apis, worker] = await Promise.all([Promise.all([1, 2, 3].map((i) => startApi(infra.env, `api-${i}`))), startWorker(infra.env, 'worker-1')]);
+    // The browser first: if it cannot start, no servers have been started that afterAll could not stop.
+    browser = await launchBrowser();
+    infra = await startInfra({ replicas: 2 });
+    [apis, worker] = await Promise.all([
+      Promise.all([1, 2, 3].map((i) => startApi(infra.env, `api-${i}`))),
+      startWorker(infra.env, 'worker-1'),
+    ]);
     gateway = await startGateway(
       {
         UPSTREAMS: apis.map((a) => a.url).join(','),
@@ -62,11 +74,25 @@ describe('architecture page: the live system in a browser (gateway, 3 APIs, a wo
     problems.length = 0; // the refused sign-in's 401
     await openArchitecturePage(page, gateway.url, TEST_ADMIN_TOKEN);
 
-    const expected = ['gateway', 'api-1', 'api-2', 'api-3', 'primary', 'replica-1', 'replica-2', 'redis', 'queue', 'worker-1'];
+    const expected = [
+      'gateway',
+      'api-1',
+      'api-2',
+      'api-3',
+      'primary',
+      'replica-1',
+      'replica-2',
+      'redis',
+      'queue',
+      'worker-1',
+    ];
     await waitForHealth(page, expected, 'up', 10_000);
     const nodes = await architectureNodes(page);
     expect(nodes.map((n) => n.name).sort()).toEqual([...expected, 'clients'].sort());
-    for (const n of nodes) expect(n.healthText).toBe(n.kind === 'clients' ? '' : `${{ up: '●', degraded: '▲', down: '✖', unknown: '?' }[n.health]} ${n.health}`);
+    for (const n of nodes)
+      expect(n.healthText).toBe(
+        n.kind === 'clients' ? '' : `${{ up: '●', degraded: '▲', down: '✖', unknown: '?' }[n.health]} ${n.health}`,
+      );
     expect(nodes.filter((n) => n.kind === 'database').map((n) => [n.name, n.role])).toEqual([
       ['primary', 'primary'],
       ['replica-1', 'replica'],
@@ -76,8 +102,16 @@ describe('architecture page: the live system in a browser (gateway, 3 APIs, a wo
     // Client traffic through the gateway shows up as requests per second and cache hits on the instances.
     for (let i = 0; i < 60; i++) await fetch(`${gateway.url}/articles?limit=5`);
     const sum = (values: Array<number | null>) => values.reduce<number>((a, b) => a + (b ?? 0), 0);
-    await eventually(() => metricValues(page, 'api', 'rps'), (rps) => sum(rps) > 1, 5000);
-    await eventually(() => metricValues(page, 'api', 'cacheHitRatio'), (ratios) => ratios.some((r) => (r ?? 0) > 0), 5000);
+    await eventually(
+      () => metricValues(page, 'api', 'rps'),
+      (rps) => sum(rps) > 1,
+      5000,
+    );
+    await eventually(
+      () => metricValues(page, 'api', 'cacheHitRatio'),
+      (ratios) => ratios.some((r) => (r ?? 0) > 0),
+      5000,
+    );
     await page.screenshot({ path: join(ARTIFACTS, 'architecture-page.png'), fullPage: true });
 
     // The browser holds a signed session cookie, never the token, and the token is in no log line.
@@ -97,7 +131,11 @@ describe('architecture page: the live system in a browser (gateway, 3 APIs, a wo
     expect(await page.locator('[data-node="api-2"] .node-health').innerText()).toBe('✖ down');
     expect(await page.locator('[data-node="gateway"]').getAttribute('data-health')).toBe('degraded');
     expect(await page.locator('[data-node="api-1"]').getAttribute('data-health')).toBe('up');
-    await eventually(() => changesText(page), (text) => /api-2: \w+ → down/.test(text), 2000);
+    await eventually(
+      () => changesText(page),
+      (text) => /api-2: \w+ → down/.test(text),
+      2000,
+    );
     await page.screenshot({ path: join(ARTIFACTS, 'architecture-page-api-2-killed.png'), fullPage: true });
 
     await apis[1]!.start();
@@ -140,7 +178,11 @@ describe('architecture page: the live system in a browser (gateway, 3 APIs, a wo
       const event = await first!.next('snapshot', 3000, first!.events.length);
       expect(first!.retryMs()).toBe(2000);
       const snapshot = JSON.parse(event.data);
-      expect(snapshot).toMatchObject({ v: 1, intervalMs: OBSERVE_INTERVAL_MS, gateway: { name: 'gateway', streams: MAX_STREAMS } });
+      expect(snapshot).toMatchObject({
+        v: 1,
+        intervalMs: OBSERVE_INTERVAL_MS,
+        gateway: { name: 'gateway', streams: MAX_STREAMS },
+      });
       expect(snapshot.apis.map((a: { name: string }) => a.name)).toEqual(['api-1', 'api-2', 'api-3']);
       expect(snapshot.workers.map((w: { name: string }) => w.name)).toEqual(['worker-1']);
 
@@ -177,7 +219,11 @@ describe('architecture page: the live system in a browser (gateway, 3 APIs, a wo
 
 /** How many times the gateway read the instance's /metrics during `ms` (our own two reads left out). */
 async function scrapesOf(api: ApiInstance, ms: number): Promise<number> {
-  const read = async () => metricValue(await (await fetch(`${api.url}/metrics`)).text(), 'http_requests_total', { route: '/metrics', status_code: '200' });
+  const read = async () =>
+    metricValue(await (await fetch(`${api.url}/metrics`)).text(), 'http_requests_total', {
+      route: '/metrics',
+      status_code: '200',
+    });
   const before = await read();
   await sleep(ms);
   return (await read()) - before - 1;

@@ -36,7 +36,13 @@ describe('articles CRUD (real API process and PostgreSQL)', () => {
       body: '# Hello\n\nworld',
       author: { id: authorId, name: 'Author' },
       revision: 1,
-      render: { status: 'pending', html: null, readingTimeMinutes: null, error: null, jobId: expect.stringMatching(/^[0-9a-f-]{36}$/) },
+      render: {
+        status: 'pending',
+        html: null,
+        readingTimeMinutes: null,
+        error: null,
+        jobId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      },
       createdAt: expect.any(String),
       updatedAt: expect.any(String),
     });
@@ -57,7 +63,11 @@ describe('articles CRUD (real API process and PostgreSQL)', () => {
   it('lets only the author change or delete, and leaves the article intact otherwise', async () => {
     const article = await create('Mine', 'original body');
     const patch = await other.patch(`/articles/${article.id}`, { title: 'Hijacked' });
-    expect(patch.body).toEqual({ statusCode: 403, error: 'Forbidden', message: 'only the author can change this article' });
+    expect(patch.body).toEqual({
+      statusCode: 403,
+      error: 'Forbidden',
+      message: 'only the author can change this article',
+    });
     expect((await other.delete(`/articles/${article.id}`)).status).toBe(403);
     const read = await author.get(`/articles/${article.id}`);
     expect(read.body.title).toBe('Mine');
@@ -69,7 +79,12 @@ describe('articles CRUD (real API process and PostgreSQL)', () => {
     expect(titled.status).toBe(200);
     expect(titled.body).toMatchObject({ title: 'After', body: 'body v1', revision: 1 });
     const rebodied = await author.patch(`/articles/${article.id}`, { body: 'body v2' });
-    expect(rebodied.body).toMatchObject({ title: 'After', body: 'body v2', revision: 2, render: { status: 'pending' } });
+    expect(rebodied.body).toMatchObject({
+      title: 'After',
+      body: 'body v2',
+      revision: 2,
+      render: { status: 'pending' },
+    });
     const same = await author.patch(`/articles/${article.id}`, { body: 'body v2' });
     expect(same.body.revision).toBe(2);
     expect(Date.parse(rebodied.body.updatedAt)).toBeGreaterThanOrEqual(Date.parse(article.updatedAt));
@@ -91,7 +106,11 @@ describe('articles CRUD (real API process and PostgreSQL)', () => {
   it('deletes: 204, then 404 for reads, updates and deletes', async () => {
     const article = await create();
     expect((await author.delete(`/articles/${article.id}`)).status).toBe(204);
-    expect((await author.get(`/articles/${article.id}`)).body).toEqual({ statusCode: 404, error: 'Not Found', message: 'article not found' });
+    expect((await author.get(`/articles/${article.id}`)).body).toEqual({
+      statusCode: 404,
+      error: 'Not Found',
+      message: 'article not found',
+    });
     expect((await author.patch(`/articles/${article.id}`, { title: 'x' })).status).toBe(404);
     expect((await author.delete(`/articles/${article.id}`)).status).toBe(404);
   });
@@ -104,8 +123,12 @@ describe('articles CRUD (real API process and PostgreSQL)', () => {
       const ids = new Set<string>();
       for (let i = 0; i < 7; i++) ids.add((await create(`page item ${i}`)).id);
       // Same created_at for several rows: the id tie-breaker must keep the order total.
-      await db.query(`UPDATE articles SET created_at = '2099-01-01T00:00:00.000Z' WHERE id = ANY($1)`, [[...ids].slice(0, 4)]);
-      await db.query(`UPDATE articles SET created_at = '2098-01-01T00:00:00.000Z' WHERE id = ANY($1)`, [[...ids].slice(4)]);
+      await db.query(`UPDATE articles SET created_at = '2099-01-01T00:00:00.000Z' WHERE id = ANY($1)`, [
+        [...ids].slice(0, 4),
+      ]);
+      await db.query(`UPDATE articles SET created_at = '2098-01-01T00:00:00.000Z' WHERE id = ANY($1)`, [
+        [...ids].slice(4),
+      ]);
       // Written behind the API's back, so no session position covers it: let the replicas catch up first.
       await waitForReplicas(env);
 
@@ -113,8 +136,10 @@ describe('articles CRUD (real API process and PostgreSQL)', () => {
       let cursor: string | null = null;
       let pages = 0;
       do {
-        const res: { status: number; body: { items: Array<{ id: string; createdAt: string }>; nextCursor: string | null } } =
-          await author.get(`/articles?limit=3${cursor ? `&cursor=${cursor}` : ''}`);
+        const res: {
+          status: number;
+          body: { items: Array<{ id: string; createdAt: string }>; nextCursor: string | null };
+        } = await author.get(`/articles?limit=3${cursor ? `&cursor=${cursor}` : ''}`);
         expect(res.status).toBe(200);
         seen.push(...res.body.items.map((i) => i.id));
         cursor = res.body.nextCursor;
@@ -125,7 +150,9 @@ describe('articles CRUD (real API process and PostgreSQL)', () => {
       const ours = seen.slice(0, 7);
       expect(new Set(ours)).toEqual(ids);
       expect(seen.slice(7).some((id) => ids.has(id))).toBe(false);
-      const { rows } = await db.query(`SELECT id FROM articles WHERE id = ANY($1) ORDER BY created_at DESC, id DESC`, [[...ids]]);
+      const { rows } = await db.query(`SELECT id FROM articles WHERE id = ANY($1) ORDER BY created_at DESC, id DESC`, [
+        [...ids],
+      ]);
       expect(ours).toEqual(rows.map((r: { id: string }) => r.id));
     } finally {
       await db.query(`UPDATE articles SET created_at = now() - interval '1 day' WHERE created_at > now()`);
@@ -139,7 +166,14 @@ describe('articles CRUD (real API process and PostgreSQL)', () => {
     expect(res.status).toBe(200);
     expect(res.body.items.length).toBeGreaterThanOrEqual(3);
     expect(res.body.items.length).toBeLessThanOrEqual(20);
-    expect(Object.keys(res.body.items[0]).sort()).toEqual(['author', 'createdAt', 'id', 'render', 'title', 'updatedAt']);
+    expect(Object.keys(res.body.items[0]).sort()).toEqual([
+      'author',
+      'createdAt',
+      'id',
+      'render',
+      'title',
+      'updatedAt',
+    ]);
     expect((await author.get('/articles?limit=100')).status).toBe(200);
     expect((await author.get('/articles?limit=101')).body).toEqual(errorShape(400));
   });

@@ -22,8 +22,14 @@ describe('failover drills through `npm run stack` (synchronous replication, prim
       await client.end();
     }
   };
-  const apiPid = async () => (await stack.ctl('status')).split('\n').find((l) => l.trim().startsWith('api-1 '))!.trim().split(/\s+/)[1];
-  const nodeState = async (name: string) => (await new HttpClient(api).get('/health/ready')).body.details?.[`db:${name}`]?.state;
+  const apiPid = async () =>
+    (await stack.ctl('status'))
+      .split('\n')
+      .find((l) => l.trim().startsWith('api-1 '))!
+      .trim()
+      .split(/\s+/)[1];
+  const nodeState = async (name: string) =>
+    (await new HttpClient(api).get('/health/ready')).body.details?.[`db:${name}`]?.state;
 
   beforeAll(async () => {
     stack = await startStackCli({
@@ -31,7 +37,13 @@ describe('failover drills through `npm run stack` (synchronous replication, prim
       apis: 1,
       sync: true,
       // Routing drills read the database on every request: no cache-aside in front.
-      env: { CACHE_ENABLED: 'false', DB_MONITOR_INTERVAL_MS: '250', DB_CONNECT_TIMEOUT_MS: String(CONNECT_TIMEOUT_MS), HEALTH_CACHE_MS: '0', SHUTDOWN_DRAIN_DELAY_MS: '0' },
+      env: {
+        CACHE_ENABLED: 'false',
+        DB_MONITOR_INTERVAL_MS: '250',
+        DB_CONNECT_TIMEOUT_MS: String(CONNECT_TIMEOUT_MS),
+        HEALTH_CACHE_MS: '0',
+        SHUTDOWN_DRAIN_DELAY_MS: '0',
+      },
     });
     api = `http://127.0.0.1:${stack.ports.api}`;
     writer = new HttpClient(api);
@@ -41,7 +53,7 @@ describe('failover drills through `npm run stack` (synchronous replication, prim
 
   it('follows a promotion without a restart: writes fail fast with 503 in the gap, and no acknowledged write is lost', async () => {
     const pidBefore = await apiPid();
-    const failures: Array<{ status: number; body: unknown; ms: number }> = [];
+    const failures: Array<{ status: number; body: unknown; ms: number; retryAfter: string | null }> = [];
     const state = { phase: 'before' as 'before' | 'gap' | 'after', acknowledgedAfter: 0, stop: false };
     const loop = (async () => {
       for (let i = 0; !state.stop; i++) {
@@ -51,7 +63,12 @@ describe('failover drills through `npm run stack` (synchronous replication, prim
           acknowledged.push(res.body.id);
           if (state.phase === 'after') state.acknowledgedAfter++;
         } else {
-          failures.push({ status: res.status, body: res.body, ms: Date.now() - started });
+          failures.push({
+            status: res.status,
+            body: res.body,
+            ms: Date.now() - started,
+            retryAfter: res.headers.get('retry-after'),
+          });
           await new Promise((r) => setTimeout(r, 20));
         }
       }
@@ -64,7 +81,9 @@ describe('failover drills through `npm run stack` (synchronous replication, prim
       // As Patroni would: promote the replica that received the most WAL (the drill refuses the other one).
       const received = async (port: number) => scalar<string>(port, 'SELECT pg_last_wal_receive_lsn()::text');
       const [r1, r2] = await Promise.all([received(stack.ports.pg + 1), received(stack.ports.pg + 2)]);
-      const [chosen, other] = (await scalar<boolean>(stack.ports.pg + 1, 'SELECT $1::pg_lsn >= $2::pg_lsn', [r1, r2])) ? ['replica-1', 'replica-2'] : ['replica-2', 'replica-1'];
+      const [chosen, other] = (await scalar<boolean>(stack.ports.pg + 1, 'SELECT $1::pg_lsn >= $2::pg_lsn', [r1, r2]))
+        ? ['replica-1', 'replica-2']
+        : ['replica-2', 'replica-1'];
       const report = await stack.ctl('promote', chosen);
       expect(report).toContain(`${chosen} promoted: primary on timeline 2`);
       expect(report).toContain(`${other} now follows ${chosen} (streaming)`);
@@ -77,12 +96,24 @@ describe('failover drills through `npm run stack` (synchronous replication, prim
     expect(await apiPid()).toBe(pidBefore);
     expect(failures.length).toBeGreaterThan(0);
     for (const f of failures) {
-      expect(f).toMatchObject({ status: 503, body: { statusCode: 503, error: 'Service Unavailable', message: expect.stringContaining('primary unavailable') } });
+      expect(f).toMatchObject({
+        status: 503,
+        retryAfter: '2',
+        body: {
+          statusCode: 503,
+          error: 'Service Unavailable',
+          message: expect.stringContaining('the database is failing over'),
+        },
+      });
       // Fail fast: never a hang, at most a connect timeout plus the round trip.
       expect(f.ms).toBeLessThan(CONNECT_TIMEOUT_MS + 1500);
     }
-    const newPrimaryPort = (await scalar<boolean>(stack.ports.pg + 1, 'SELECT NOT pg_is_in_recovery()')) ? stack.ports.pg + 1 : stack.ports.pg + 2;
-    const present = await scalar<number>(newPrimaryPort, 'SELECT count(*)::int FROM articles WHERE id = ANY($1)', [acknowledged]);
+    const newPrimaryPort = (await scalar<boolean>(stack.ports.pg + 1, 'SELECT NOT pg_is_in_recovery()'))
+      ? stack.ports.pg + 1
+      : stack.ports.pg + 2;
+    const present = await scalar<number>(newPrimaryPort, 'SELECT count(*)::int FROM articles WHERE id = ANY($1)', [
+      acknowledged,
+    ]);
     expect(present).toBe(acknowledged.length);
   });
 
@@ -98,7 +129,9 @@ describe('failover drills through `npm run stack` (synchronous replication, prim
       ids.push(res.body.id);
     }
     expect(await scalar<number>(stack.ports.pg, 'SELECT count(*)::int FROM articles')).toBe(before);
-    expect(await scalar<number>(stack.ports.pg, 'SELECT count(*)::int FROM articles WHERE id = ANY($1)', [ids])).toBe(0);
+    expect(await scalar<number>(stack.ports.pg, 'SELECT count(*)::int FROM articles WHERE id = ANY($1)', [ids])).toBe(
+      0,
+    );
     const ready = await new HttpClient(api).get('/health/ready');
     expect(ready.body.details.primary).toMatchObject({ status: 'up', timeline: 2 });
     expect(ready.body.details.primary.node).not.toBe('primary');
@@ -117,7 +150,8 @@ describe('failover drills through `npm run stack` (synchronous replication, prim
   });
 
   it('rejects drills that make no sense, with a message and a non-zero exit', async () => {
-    const says = (text: string, ...args: string[]) => expect(stack.ctl(...args)).rejects.toMatchObject({ code: 1, stdout: expect.stringContaining(text) });
+    const says = (text: string, ...args: string[]) =>
+      expect(stack.ctl(...args)).rejects.toMatchObject({ code: 1, stdout: expect.stringContaining(text) });
     await says('usage: npm run stack -- promote <name>', 'promote');
     await says('no PostgreSQL node named "redis"', 'promote', 'redis');
     await says('is not a replica: it is a primary already', 'promote', 'primary');

@@ -2,7 +2,13 @@ import fc from 'fast-check';
 import { PASSWORD, uniqueEmail } from '../support/accounts';
 import { startApi, type ApiInstance } from '../support/api-process';
 import { HttpClient } from '../support/http-client';
-import { endpointsOf, requestsFor, SchemaArbitraries, type FuzzRequest, type OpenApiDocument } from '../support/openapi-fuzz';
+import {
+  endpointsOf,
+  requestsFor,
+  SchemaArbitraries,
+  type FuzzRequest,
+  type OpenApiDocument,
+} from '../support/openapi-fuzz';
 import { sharedInfra } from '../support/shared-infra';
 
 // Each run sends at least 5,000 generated requests, half anonymous and half signed in. A failure prints the
@@ -24,7 +30,8 @@ describe('fuzzing every documented route from /docs-json (real API process)', ()
     const setup = new HttpClient(api.url);
     author = await signIn(setup);
     const id: string[] = [];
-    for (let i = 0; i < 20; i++) id.push((await setup.post('/articles', { title: `fuzz target ${i}`, body: 'body' })).body.id);
+    for (let i = 0; i < 20; i++)
+      id.push((await setup.post('/articles', { title: `fuzz target ${i}`, body: 'body' })).body.id);
     const cursor = [(await setup.get('/articles?limit=2')).body.nextCursor as string];
     const arbs = new SchemaArbitraries(doc);
     const endpoints = endpointsOf(doc);
@@ -49,7 +56,8 @@ describe('fuzzing every documented route from /docs-json (real API process)', ()
     const where = `${req.method} ${req.path.slice(0, 120)} [${req.kind}] -> ${res.status} ${res.text.slice(0, 200)}`;
     if (res.status >= 500) throw new Error(`server error: ${where}`);
     if (res.status >= 400) {
-      if (!/^application\/json/.test(res.headers.get('content-type') ?? '')) throw new Error(`error without JSON: ${where}`);
+      if (!/^application\/json/.test(res.headers.get('content-type') ?? ''))
+        throw new Error(`error without JSON: ${where}`);
       const body = res.body as Record<string, unknown> | undefined;
       const shapeOk =
         body !== undefined &&
@@ -97,6 +105,11 @@ describe('fuzzing every documented route from /docs-json (real API process)', ()
     const sentinel = `fuzz-sentinel-${Date.now()}`;
     await client.get('/health/live', { headers: { 'x-request-id': sentinel } });
     await api.waitForLog((l) => l.requestId === sentinel);
-    expect(api.log().split('\n').filter((l) => /"statusCode":5\d\d/.test(l))).toEqual([]);
+    expect(
+      api
+        .log()
+        .split('\n')
+        .filter((l) => /"statusCode":5\d\d/.test(l)),
+    ).toEqual([]);
   });
 });

@@ -17,12 +17,19 @@ describe('gateway edge cache in front of the API (gateway + 3 API processes)', (
   const { env } = sharedInfra();
   let apis: ApiInstance[];
   let gateway: GatewayInstance;
-  const origin = (route = '/static/*', status?: number) => originRequests(apis.map((a) => a.url), route, status);
+  const origin = (route = '/static/*', status?: number) =>
+    originRequests(
+      apis.map((a) => a.url),
+      route,
+      status,
+    );
   const get = (path: string, headers: Record<string, string> = {}) => fetch(gateway.url + path, { headers });
   const unique = (path: string) => `${path}?v=${randomUUID()}`;
 
   beforeAll(async () => {
-    apis = await Promise.all([1, 2, 3].map((i) => startApi(env, `api-${i}`, { STATIC_MAX_AGE_SECONDS: String(TTL_SECONDS) })));
+    apis = await Promise.all(
+      [1, 2, 3].map((i) => startApi(env, `api-${i}`, { STATIC_MAX_AGE_SECONDS: String(TTL_SECONDS) })),
+    );
     gateway = await startGateway({ UPSTREAMS: apis.map((a) => a.url).join(','), ...FAST_HEALTH }, 'gateway-cache');
   }, 90_000);
   afterAll(async () => {

@@ -3,7 +3,13 @@ import { Client } from 'pg';
 import { sleep } from '../../tools/stack/ports';
 import { signUpAndLogIn } from '../support/accounts';
 import { startApi, type ApiInstance } from '../support/api-process';
-import { FAST_HEALTH, startGateway, waitForStatus, type GatewayInstance, type GatewayStatus } from '../support/gateway-process';
+import {
+  FAST_HEALTH,
+  startGateway,
+  waitForStatus,
+  type GatewayInstance,
+  type GatewayStatus,
+} from '../support/gateway-process';
 import { HttpClient } from '../support/http-client';
 import { Load, type Operation } from '../support/load';
 import { sharedInfra } from '../support/shared-infra';
@@ -23,7 +29,10 @@ describe('gateway: hard kill, recovery and rolling restart under load (gateway +
 
   beforeAll(async () => {
     apis = await Promise.all([1, 2, 3].map((i) => startApi(env, `api-${i}`, apiEnv)));
-    gateway = await startGateway({ UPSTREAMS: apis.map((a) => a.url).join(','), ...FAST_HEALTH, GATEWAY_RETRY_TRIES: '3' }, 'gateway-failover');
+    gateway = await startGateway(
+      { UPSTREAMS: apis.map((a) => a.url).join(','), ...FAST_HEALTH, GATEWAY_RETRY_TRIES: '3' },
+      'gateway-failover',
+    );
     user = new HttpClient(gateway.url);
     await signUpAndLogIn(user);
     articleId = (await user.post('/articles', { title: 'edited under load', body: 'v0' })).body.id;
@@ -43,8 +52,17 @@ describe('gateway: hard kill, recovery and rolling restart under load (gateway +
       pauseMs: 10,
       next: (i): Operation => {
         const headers = { cookie: user.cookieHeader };
-        if (i % 5 === 1) return { op: 'create', method: 'POST', path: '/articles', headers, body: { title: `${prefix}-${i}`, body: 'load' }, tag: `${prefix}-${i}` };
-        if (withPatch && i % 5 === 3) return { op: 'edit', method: 'PATCH', path: `/articles/${articleId}`, headers, body: { body: `v${i}` } };
+        if (i % 5 === 1)
+          return {
+            op: 'create',
+            method: 'POST',
+            path: '/articles',
+            headers,
+            body: { title: `${prefix}-${i}`, body: 'load' },
+            tag: `${prefix}-${i}`,
+          };
+        if (withPatch && i % 5 === 3)
+          return { op: 'edit', method: 'PATCH', path: `/articles/${articleId}`, headers, body: { body: `v${i}` } };
         return { op: 'read', method: 'GET', path: i % 2 ? '/articles?limit=5' : `/articles/${articleId}` };
       },
     });
@@ -57,7 +75,10 @@ describe('gateway: hard kill, recovery and rolling restart under load (gateway +
     const db = new Client({ connectionString: env.DB_PRIMARY });
     await db.connect();
     try {
-      const { rows } = await db.query<{ title: string; n: number }>('SELECT title, count(*)::int AS n FROM articles WHERE title LIKE $1 GROUP BY title', [`${prefix}-%`]);
+      const { rows } = await db.query<{ title: string; n: number }>(
+        'SELECT title, count(*)::int AS n FROM articles WHERE title LIKE $1 GROUP BY title',
+        [`${prefix}-%`],
+      );
       return new Map(rows.map((r) => [r.title, r.n]));
     } finally {
       await db.end();
@@ -90,7 +111,8 @@ describe('gateway: hard kill, recovery and rolling restart under load (gateway +
     // No POST was applied twice; every acknowledged POST is there.
     const titles = await titlesIn(prefix);
     expect([...titles.values()].every((n) => n === 1)).toBe(true);
-    for (const ok of results.filter((r) => r.method === 'POST' && r.status === 201)) expect(titles.get(ok.tag!)).toBe(1);
+    for (const ok of results.filter((r) => r.method === 'POST' && r.status === 201))
+      expect(titles.get(ok.tag!)).toBe(1);
     const s = await gateway.status();
     expect(upstream(s, victim).available).toBe(false);
     expect(upstream(s, victim).ejections).toBeGreaterThanOrEqual(1);

@@ -32,7 +32,10 @@ describe('gateway: limits and malformed requests (gateway + a real API process)'
 
   it('answers oversized headers with 431', async () => {
     const res = await raw(`GET /health/live HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(8000)}\r\n\r\n`);
-    expect(res).toEqual({ status: 431, body: { statusCode: 431, error: 'Request Header Fields Too Large', message: 'request headers exceed 4096 bytes' } });
+    expect(res).toEqual({
+      status: 431,
+      body: { statusCode: 431, error: 'Request Header Fields Too Large', message: 'request headers exceed 4096 bytes' },
+    });
   });
 
   it('answers a client that never finishes its headers (slowloris) with 408 and closes', async () => {
@@ -58,17 +61,27 @@ describe('gateway: limits and malformed requests (gateway + a real API process)'
 
   it('answers an absolute-form target with 400 instead of proxying anywhere else', async () => {
     const res = await raw('GET http://example.com/ HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\n');
-    expect(res).toEqual({ status: 400, body: { statusCode: 400, error: 'Bad Request', message: 'the request target must be a path (origin-form)' } });
+    expect(res).toEqual({
+      status: 400,
+      body: { statusCode: 400, error: 'Bad Request', message: 'the request target must be a path (origin-form)' },
+    });
   });
 
   it('refuses a body over the limit: declared (before any upstream sees it) or streamed', async () => {
-    const declared = await raw('POST /auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n');
-    expect(declared).toEqual({ status: 413, body: { statusCode: 413, error: 'Payload Too Large', message: 'request body exceeds 65536 bytes' } });
+    const declared = await raw(
+      'POST /auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n',
+    );
+    expect(declared).toEqual({
+      status: 413,
+      body: { statusCode: 413, error: 'Payload Too Large', message: 'request body exceeds 65536 bytes' },
+    });
 
     const chunk = 'x'.repeat(16 * 1024);
     const streamed = parseRaw(
       await rawExchange(gateway.port, (s) => {
-        s.write('POST /auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n');
+        s.write(
+          'POST /auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n',
+        );
         for (let i = 0; i < 6; i++) s.write(`${chunk.length.toString(16)}\r\n${chunk}\r\n`);
       }),
     );
@@ -76,8 +89,14 @@ describe('gateway: limits and malformed requests (gateway + a real API process)'
   });
 
   it('refuses CONNECT, TRACE and protocol upgrades', async () => {
-    expect(await raw('TRACE / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')).toEqual({ status: 405, body: errorShape(405) });
-    expect(await raw('CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n')).toEqual({ status: 405, body: errorShape(405) });
+    expect(await raw('TRACE / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')).toEqual({
+      status: 405,
+      body: errorShape(405),
+    });
+    expect(await raw('CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n')).toEqual({
+      status: 405,
+      body: errorShape(405),
+    });
     const upgrade = await raw('GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n');
     expect(upgrade).toEqual({ status: 501, body: errorShape(501) });
   });
@@ -91,27 +110,45 @@ describe('gateway: limits and malformed requests (gateway + a real API process)'
   });
 
   it('answers 503 at once, never hangs, when no upstream is healthy', async () => {
-    const dead = await startGateway({ UPSTREAMS: `http://127.0.0.1:${await freePort()}`, ...FAST_HEALTH }, 'gateway-dead');
+    const dead = await startGateway(
+      { UPSTREAMS: `http://127.0.0.1:${await freePort()}`, ...FAST_HEALTH },
+      'gateway-dead',
+    );
     try {
       const started = Date.now();
-      const res = await fetch(`${dead.url}/articles`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+      const res = await fetch(`${dead.url}/articles`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{}',
+      });
       expect(res.status).toBe(503);
-      expect(await res.json()).toEqual({ statusCode: 503, error: 'Service Unavailable', message: 'no healthy upstream' });
+      expect(await res.json()).toEqual({
+        statusCode: 503,
+        error: 'Service Unavailable',
+        message: 'no healthy upstream',
+      });
       expect(res.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
       expect(Date.now() - started).toBeLessThan(2000);
-      expect(await (await fetch(`${dead.url}/_gateway/health`)).json()).toMatchObject({ status: 'no upstream available' });
+      expect(await (await fetch(`${dead.url}/_gateway/health`)).json()).toMatchObject({
+        status: 'no upstream available',
+      });
     } finally {
       await dead.stop();
     }
   });
 
   it('caps connections: the connection over the limit gets 503 on its first request', async () => {
-    const capped = await startGateway({ UPSTREAMS: api.url, ...FAST_HEALTH, GATEWAY_MAX_CONNECTIONS: '2' }, 'gateway-capped');
+    const capped = await startGateway(
+      { UPSTREAMS: api.url, ...FAST_HEALTH, GATEWAY_MAX_CONNECTIONS: '2' },
+      'gateway-capped',
+    );
     try {
       const { connect } = await import('node:net');
       const held = [connect(capped.port, '127.0.0.1'), connect(capped.port, '127.0.0.1')];
       await sleep(200);
-      const res = parseRaw(await rawExchange(capped.port, (s) => s.write('GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n')));
+      const res = parseRaw(
+        await rawExchange(capped.port, (s) => s.write('GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n')),
+      );
       expect(res).toEqual({ status: 503, body: errorShape(503) });
       for (const s of held) s.destroy();
       await sleep(200);
@@ -125,7 +162,9 @@ describe('gateway: limits and malformed requests (gateway + a real API process)'
     const draining = await startGateway({ UPSTREAMS: api.url, ...FAST_HEALTH }, 'gateway-sigterm');
     const body = JSON.stringify({ email: 'nobody@example.com', password: 'not the password' });
     const response = rawExchange(draining.port, (s) => {
-      s.write(`POST /auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`);
+      s.write(
+        `POST /auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`,
+      );
       s.write(body.slice(0, 10));
       // The rest arrives after SIGTERM: the request is in flight on the gateway throughout.
       setTimeout(() => s.write(body.slice(10)), 700);

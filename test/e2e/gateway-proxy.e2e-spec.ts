@@ -1,7 +1,14 @@
 import { freePort, sleep } from '../../tools/stack/ports';
 import { startApi, type ApiInstance } from '../support/api-process';
 import { startDnsServer, type TestDnsServer } from '../support/dns-server';
-import { FAST_HEALTH, requestFrom, startGateway, TEST_ADMIN_TOKEN, waitForStatus, type GatewayInstance } from '../support/gateway-process';
+import {
+  FAST_HEALTH,
+  requestFrom,
+  startGateway,
+  TEST_ADMIN_TOKEN,
+  waitForStatus,
+  type GatewayInstance,
+} from '../support/gateway-process';
 import { errorShape, HttpClient } from '../support/http-client';
 import { Load } from '../support/load';
 import { sharedInfra } from '../support/shared-infra';
@@ -20,9 +27,14 @@ describe('gateway: balancing, forwarded headers, admin API and discovery (gatewa
     port = await freePort();
     // The APIs trust the gateway (127.0.0.1) and a CDN in front of it (127.0.0.6), as TRUST_PROXY documents.
     apis = await Promise.all(
-      [1, 2, 3].map((i) => startApi(env, `api-${i}`, { HOST: `127.0.0.${i}`, PORT: String(port), TRUST_PROXY: '127.0.0.1,::1,127.0.0.6' })),
+      [1, 2, 3].map((i) =>
+        startApi(env, `api-${i}`, { HOST: `127.0.0.${i}`, PORT: String(port), TRUST_PROXY: '127.0.0.1,::1,127.0.0.6' }),
+      ),
     );
-    gateway = await startGateway({ UPSTREAMS: apis.map((a) => a.url).join(','), ...FAST_HEALTH, GATEWAY_TRUSTED_PROXIES: '127.0.0.6' }, 'gateway-proxy');
+    gateway = await startGateway(
+      { UPSTREAMS: apis.map((a) => a.url).join(','), ...FAST_HEALTH, GATEWAY_TRUSTED_PROXIES: '127.0.0.6' },
+      'gateway-proxy',
+    );
   }, 90_000);
   afterAll(async () => {
     await gateway?.stop();
@@ -30,7 +42,13 @@ describe('gateway: balancing, forwarded headers, admin API and discovery (gatewa
   });
 
   const servedBy = async (url: string, n: number, headers: Record<string, string> = {}) => {
-    const load = new Load({ baseUrl: url, concurrency: 6, maxRequests: n, maxMs: 30_000, next: () => ({ op: 'read', method: 'GET', path: '/health/live', headers }) });
+    const load = new Load({
+      baseUrl: url,
+      concurrency: 6,
+      maxRequests: n,
+      maxMs: 30_000,
+      next: () => ({ op: 'read', method: 'GET', path: '/health/live', headers }),
+    });
     await load.done;
     expect(load.failures()).toEqual([]);
     const counts: Record<string, number> = {};
@@ -58,7 +76,10 @@ describe('gateway: balancing, forwarded headers, admin API and discovery (gatewa
 
   it("overwrites a client's spoofed X-Forwarded-For, so the API logs the real client IP", async () => {
     const id = `spoof-${Date.now()}`;
-    const res = await requestFrom('127.0.0.5', `${gateway.url}/health/live`, { 'x-forwarded-for': '6.6.6.6', 'x-request-id': id });
+    const res = await requestFrom('127.0.0.5', `${gateway.url}/health/live`, {
+      'x-forwarded-for': '6.6.6.6',
+      'x-request-id': id,
+    });
     expect(res.status).toBe(200);
     const api = apis.find((a) => a.name === res.headers['x-served-by'])!;
     const line = await api.waitForLog((l) => l.requestId === id && !!l.req);
@@ -67,7 +88,10 @@ describe('gateway: balancing, forwarded headers, admin API and discovery (gatewa
 
   it('keeps the chain from a trusted proxy (GATEWAY_TRUSTED_PROXIES), so the API logs the original client', async () => {
     const id = `cdn-${Date.now()}`;
-    const res = await requestFrom('127.0.0.6', `${gateway.url}/health/live`, { 'x-forwarded-for': '203.0.113.7', 'x-request-id': id });
+    const res = await requestFrom('127.0.0.6', `${gateway.url}/health/live`, {
+      'x-forwarded-for': '203.0.113.7',
+      'x-request-id': id,
+    });
     const api = apis.find((a) => a.name === res.headers['x-served-by'])!;
     const line = await api.waitForLog((l) => l.requestId === id && !!l.req);
     expect((line.req as { ip: string }).ip).toBe('203.0.113.7');
@@ -75,17 +99,35 @@ describe('gateway: balancing, forwarded headers, admin API and discovery (gatewa
 
   it('guards the admin API with the token and answers bad input with the error shape', async () => {
     expect((await fetch(`${gateway.url}/_gateway/status`)).status).toBe(401);
-    expect(await gateway.admin('upstreams', { action: 'remove', url: apis[2]!.url }, null)).toEqual({ status: 401, body: errorShape(401) });
-    expect((await gateway.admin('upstreams', { action: 'remove', url: apis[2]!.url }, 'wrong-token-wrong-token')).status).toBe(401);
-    expect(await gateway.admin('upstreams', '{not json', TEST_ADMIN_TOKEN)).toEqual({ status: 400, body: errorShape(400) });
+    expect(await gateway.admin('upstreams', { action: 'remove', url: apis[2]!.url }, null)).toEqual({
+      status: 401,
+      body: errorShape(401),
+    });
+    expect(
+      (await gateway.admin('upstreams', { action: 'remove', url: apis[2]!.url }, 'wrong-token-wrong-token')).status,
+    ).toBe(401);
+    expect(await gateway.admin('upstreams', '{not json', TEST_ADMIN_TOKEN)).toEqual({
+      status: 400,
+      body: errorShape(400),
+    });
     const noUrl = await gateway.admin('upstreams', { action: 'add' });
-    expect(noUrl).toMatchObject({ status: 400, body: { statusCode: 400, error: 'Bad Request', message: expect.stringMatching(/^url: /) } });
-    expect((await gateway.admin('upstreams', { action: 'add', url: 'ftp://x:1' })).body.message).toMatch(/^url: must be an http/);
+    expect(noUrl).toMatchObject({
+      status: 400,
+      body: { statusCode: 400, error: 'Bad Request', message: expect.stringMatching(/^url: /) },
+    });
+    expect((await gateway.admin('upstreams', { action: 'add', url: 'ftp://x:1' })).body.message).toMatch(
+      /^url: must be an http/,
+    );
     expect((await gateway.admin('upstreams', { action: 'add', url: apis[0]!.url, extra: 1 })).status).toBe(400);
     expect((await gateway.admin('upstreams', { action: 'remove', url: 'http://127.0.0.1:1' })).status).toBe(404);
     expect((await gateway.admin('upstreams', { action: 'add', url: apis[0]!.url })).status).toBe(409);
-    expect((await fetch(`${gateway.url}/_gateway/nope`, { headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}` } })).status).toBe(404);
-    const wrongMethod = await fetch(`${gateway.url}/_gateway/upstreams`, { headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}` } });
+    expect(
+      (await fetch(`${gateway.url}/_gateway/nope`, { headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}` } }))
+        .status,
+    ).toBe(404);
+    const wrongMethod = await fetch(`${gateway.url}/_gateway/upstreams`, {
+      headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}` },
+    });
     expect(wrongMethod.status).toBe(405);
     expect(await wrongMethod.json()).toEqual(errorShape(405));
   });
@@ -119,9 +161,16 @@ describe('gateway: balancing, forwarded headers, admin API and discovery (gatewa
     const status = await gateway.status();
     expect(status.upstreams).toHaveLength(3);
     expect(status.totals.responses['2xx']).toBeGreaterThan(300);
-    expect(status.edgeCache).toMatchObject({ hits: expect.any(Number), misses: expect.any(Number), bytes: expect.any(Number) });
-    const text = await (await fetch(`${gateway.url}/_gateway/metrics`, { headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}` } })).text();
-    for (const api of apis) expect(text).toContain(`gateway_upstream_available{upstream="${api.url}",service="gateway"} 1`);
+    expect(status.edgeCache).toMatchObject({
+      hits: expect.any(Number),
+      misses: expect.any(Number),
+      bytes: expect.any(Number),
+    });
+    const text = await (
+      await fetch(`${gateway.url}/_gateway/metrics`, { headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}` } })
+    ).text();
+    for (const api of apis)
+      expect(text).toContain(`gateway_upstream_available{upstream="${api.url}",service="gateway"} 1`);
     expect(text).toMatch(/^gateway_responses_total\{class="2xx",service="gateway"\} \d+$/m);
     expect(text).toMatch(/^gateway_request_duration_seconds_count\{service="gateway"\} \d+$/m);
   });
@@ -134,7 +183,12 @@ describe('gateway: balancing, forwarded headers, admin API and discovery (gatewa
       dns = await startDnsServer();
       dns.set('api.test', ['127.0.0.1']);
       viaDns = await startGateway(
-        { UPSTREAM_DNS: `api.test:${port}`, UPSTREAM_DNS_SERVERS: `127.0.0.1:${dns.port}`, UPSTREAM_DNS_INTERVAL_MS: '200', ...FAST_HEALTH },
+        {
+          UPSTREAM_DNS: `api.test:${port}`,
+          UPSTREAM_DNS_SERVERS: `127.0.0.1:${dns.port}`,
+          UPSTREAM_DNS_INTERVAL_MS: '200',
+          ...FAST_HEALTH,
+        },
         'gateway-dns',
       );
     });
@@ -166,12 +220,16 @@ describe('gateway: balancing, forwarded headers, admin API and discovery (gatewa
   });
 
   it('keeps a client on one instance with sticky sessions on (off by default)', async () => {
-    const sticky = await startGateway({ UPSTREAMS: apis.map((a) => a.url).join(','), ...FAST_HEALTH, GATEWAY_STICKY_SESSIONS: 'true' }, 'gateway-sticky');
+    const sticky = await startGateway(
+      { UPSTREAMS: apis.map((a) => a.url).join(','), ...FAST_HEALTH, GATEWAY_STICKY_SESSIONS: 'true' },
+      'gateway-sticky',
+    );
     try {
       const client = new HttpClient(sticky.url);
       const first = await client.get('/health/live');
       expect(client.cookie('gw_upstream')).toMatch(/^[\w-]{16}$/);
-      for (let i = 0; i < 6; i++) expect((await client.get('/health/live')).headers.get('x-served-by')).toBe(first.headers.get('x-served-by'));
+      for (let i = 0; i < 6; i++)
+        expect((await client.get('/health/live')).headers.get('x-served-by')).toBe(first.headers.get('x-served-by'));
       // Without the cookie, round-robin as usual; the default gateway sets no such cookie at all.
       expect(Object.keys(await servedBy(sticky.url, 9)).sort()).toEqual(['api-1', 'api-2', 'api-3']);
       expect((await fetch(`${gateway.url}/health/live`)).headers.get('set-cookie')).toBeNull();

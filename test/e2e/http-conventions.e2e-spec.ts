@@ -29,7 +29,11 @@ describe('HTTP conventions of an API instance (real process)', () => {
     const res = await client.get('/articles?limit=1', { headers: { 'x-request-id': id } });
     expect(res.headers.get('x-request-id')).toBe(id);
     const line = await api.waitForLog((l) => l.requestId === id);
-    expect(line).toMatchObject({ requestId: id, instance: 'api-http', req: { method: 'GET', url: '/articles?limit=1' } });
+    expect(line).toMatchObject({
+      requestId: id,
+      instance: 'api-http',
+      req: { method: 'GET', url: '/articles?limit=1' },
+    });
 
     const bad = await client.get('/health/live', { headers: { 'x-request-id': 'has spaces and {braces}' } });
     expect(bad.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
@@ -57,6 +61,7 @@ describe('HTTP conventions of an API instance (real process)', () => {
       [
         'DELETE /articles/{id}',
         'GET /admin/jobs/failed',
+        'GET /admin/outbox/dead',
         'GET /articles',
         'GET /articles/{id}',
         'GET /auth/me',
@@ -66,6 +71,7 @@ describe('HTTP conventions of an API instance (real process)', () => {
         'GET /metrics',
         'PATCH /articles/{id}',
         'POST /admin/jobs/{id}/retry',
+        'POST /admin/outbox/{id}/retry',
         'POST /articles',
         'POST /auth/login',
         'POST /auth/logout',
@@ -76,13 +82,22 @@ describe('HTTP conventions of an API instance (real process)', () => {
     );
     // Protected routes declare the session cookie and their 401; every documented error uses the error shape.
     expect(doc.components.securitySchemes.session).toEqual({ type: 'apiKey', in: 'cookie', name: 'sid' });
-    for (const [path, op] of [['/articles', 'post'], ['/auth/me', 'get'], ['/articles/{id}', 'patch'], ['/articles/{id}', 'delete']] as const) {
+    for (const [path, op] of [
+      ['/articles', 'post'],
+      ['/auth/me', 'get'],
+      ['/articles/{id}', 'patch'],
+      ['/articles/{id}', 'delete'],
+    ] as const) {
       expect(doc.paths[path][op].security).toEqual([{ session: [] }]);
-      expect(doc.paths[path][op].responses['401'].content['application/json'].schema.$ref).toBe('#/components/schemas/ApiErrorDto');
+      expect(doc.paths[path][op].responses['401'].content['application/json'].schema.$ref).toBe(
+        '#/components/schemas/ApiErrorDto',
+      );
     }
     // Admin routes declare the bearer token.
     expect(doc.components.securitySchemes.admin).toMatchObject({ type: 'http', scheme: 'bearer' });
     expect(doc.paths['/admin/jobs/{id}/retry'].post.security).toEqual([{ admin: [] }]);
+    expect(doc.paths['/admin/outbox/{id}/retry'].post.security).toEqual([{ admin: [] }]);
+    expect(doc.paths['/admin/outbox/dead'].get.security).toEqual([{ admin: [] }]);
     expect(doc.components.schemas.SignupDto.properties.email.example).toBe('ada@example.com');
     expect(doc.components.schemas.ApiErrorDto.required.sort()).toEqual(['error', 'message', 'statusCode']);
   });

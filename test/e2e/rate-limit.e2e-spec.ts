@@ -38,11 +38,16 @@ describe('rate limits shared across instances through Redis (private Redis, two 
     const send = clientAt('198.51.100.1');
     const email = uniqueEmail();
     const statuses: number[] = [];
-    for (let i = 0; i < 3; i++) statuses.push((await send('POST', '/auth/login', { email, password: 'wrong password' })).status);
+    for (let i = 0; i < 3; i++)
+      statuses.push((await send('POST', '/auth/login', { email, password: 'wrong password' })).status);
     expect(statuses).toEqual([401, 401, 401]);
     const blocked = await send('POST', '/auth/login', { email: `  ${email.toUpperCase()} `, password: PASSWORD });
     expect(blocked.status).toBe(429);
-    expect(blocked.body).toEqual({ statusCode: 429, error: 'Too Many Requests', message: expect.stringMatching(/^Too many requests; retry in \d+ s$/) });
+    expect(blocked.body).toEqual({
+      statusCode: 429,
+      error: 'Too Many Requests',
+      message: expect.stringMatching(/^Too many requests; retry in \d+ s$/),
+    });
     const retryAfter = Number(blocked.headers.get('retry-after'));
     expect(retryAfter).toBeGreaterThan(0);
     expect(retryAfter).toBeLessThanOrEqual(60);
@@ -53,11 +58,17 @@ describe('rate limits shared across instances through Redis (private Redis, two 
   it('limits credential endpoints per IP across accounts, and other IPs are unaffected', async () => {
     const send = clientAt('198.51.100.3');
     const statuses: number[] = [];
-    for (let i = 0; i < 7; i++) statuses.push((await send('POST', '/auth/login', { email: uniqueEmail(), password: 'x' })).status);
+    for (let i = 0; i < 7; i++)
+      statuses.push((await send('POST', '/auth/login', { email: uniqueEmail(), password: 'x' })).status);
     expect(statuses.slice(0, 6)).toEqual([401, 401, 401, 401, 401, 401]);
     expect(statuses[6]).toBe(429);
-    expect((await send('POST', '/auth/signup', { email: uniqueEmail(), password: PASSWORD, name: 'x' })).status).toBe(429);
-    expect((await clientAt('198.51.100.4')('POST', '/auth/signup', { email: uniqueEmail(), password: PASSWORD, name: 'x' })).status).toBe(201);
+    expect((await send('POST', '/auth/signup', { email: uniqueEmail(), password: PASSWORD, name: 'x' })).status).toBe(
+      429,
+    );
+    expect(
+      (await clientAt('198.51.100.4')('POST', '/auth/signup', { email: uniqueEmail(), password: PASSWORD, name: 'x' }))
+        .status,
+    ).toBe(201);
   });
 
   it('applies the general limit to everything else, but never to health probes', async () => {
@@ -75,7 +86,11 @@ describe('rate limits shared across instances through Redis (private Redis, two 
       const statuses: number[] = [];
       // A client rotating spoofed XFF values still spends one budget: its real address.
       for (let i = 0; i < 7; i++) {
-        const res = await new HttpClient(untrusting.url).post('/auth/login', { email: uniqueEmail(), password: 'x' }, { headers: { 'x-forwarded-for': `203.0.113.${i}` } });
+        const res = await new HttpClient(untrusting.url).post(
+          '/auth/login',
+          { email: uniqueEmail(), password: 'x' },
+          { headers: { 'x-forwarded-for': `203.0.113.${i}` } },
+        );
         statuses.push(res.status);
       }
       expect(statuses[6]).toBe(429);

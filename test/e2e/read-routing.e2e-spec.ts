@@ -18,7 +18,13 @@ describe('read/write splitting (real API process, shared primary + 2 replicas)',
   beforeAll(async () => {
     // No outbox relay: its background polling of the primary would blur "reads never touch the primary".
     // Routing is measured per request, so no cache-aside in front of the database.
-    api = await startApi(env, 'api-routing', { CACHE_ENABLED: 'false', DB_MONITOR_INTERVAL_MS: '250', HEALTH_CACHE_MS: '0', SHUTDOWN_DRAIN_DELAY_MS: '0', OUTBOX_RELAY_ENABLED: 'false' });
+    api = await startApi(env, 'api-routing', {
+      CACHE_ENABLED: 'false',
+      DB_MONITOR_INTERVAL_MS: '250',
+      HEALTH_CACHE_MS: '0',
+      SHUTDOWN_DRAIN_DELAY_MS: '0',
+      OUTBOX_RELAY_ENABLED: 'false',
+    });
     author = new HttpClient(api.url);
     await signUpAndLogIn(author, 'Router');
   });
@@ -37,12 +43,17 @@ describe('read/write splitting (real API process, shared primary + 2 replicas)',
       ids.push(res.body.id);
     }
     const afterWrites = await scrape();
-    expect(queries(afterWrites, 'primary', 'primary') - queries(before, 'primary', 'primary')).toBeGreaterThanOrEqual(10);
-    for (const node of ['replica-1', 'replica-2']) expect(queries(afterWrites, node, 'replica')).toBe(queries(before, node, 'replica'));
+    expect(queries(afterWrites, 'primary', 'primary') - queries(before, 'primary', 'primary')).toBeGreaterThanOrEqual(
+      10,
+    );
+    for (const node of ['replica-1', 'replica-2'])
+      expect(queries(afterWrites, node, 'replica')).toBe(queries(before, node, 'replica'));
     const primary = new Client({ connectionString: env.DB_PRIMARY });
     await primary.connect();
     try {
-      expect((await primary.query('SELECT count(*)::int AS n FROM articles WHERE id = ANY($1)', [ids])).rows[0].n).toBe(10);
+      expect((await primary.query('SELECT count(*)::int AS n FROM articles WHERE id = ANY($1)', [ids])).rows[0].n).toBe(
+        10,
+      );
     } finally {
       await primary.end();
     }
@@ -58,7 +69,10 @@ describe('read/write splitting (real API process, shared primary + 2 replicas)',
     // A scrape itself reads the outbox backlog on the primary; measure that cost, then reads must add nothing.
     const perScrape = queries(await scrape(), 'primary', 'primary') - queries(afterReads, 'primary', 'primary');
     expect(queries(afterReads, 'primary', 'primary') - queries(afterWrites, 'primary', 'primary')).toBe(perScrape);
-    const replicaQueries = ['replica-1', 'replica-2'].reduce((sum, n) => sum + queries(afterReads, n, 'replica') - queries(afterWrites, n, 'replica'), 0);
+    const replicaQueries = ['replica-1', 'replica-2'].reduce(
+      (sum, n) => sum + queries(afterReads, n, 'replica') - queries(afterWrites, n, 'replica'),
+      0,
+    );
     expect(replicaQueries).toBeGreaterThanOrEqual(60);
   });
 
@@ -88,20 +102,35 @@ describe('read/write splitting (real API process, shared primary + 2 replicas)',
     expect(ready.body.details).toMatchObject({
       primary: { status: 'up', node: 'primary', timeline: 1 },
       'db:primary': { status: 'up', role: 'primary', state: 'healthy' },
-      'db:replica-1': { status: 'up', role: 'replica', state: 'healthy', lagSeconds: expect.any(Number), lagBytes: expect.any(Number) },
+      'db:replica-1': {
+        status: 'up',
+        role: 'replica',
+        state: 'healthy',
+        lagSeconds: expect.any(Number),
+        lagBytes: expect.any(Number),
+      },
       'db:replica-2': { status: 'up', role: 'replica', state: 'healthy' },
     });
     const text = await scrape();
     expect(text).toMatch(/^db_replica_lag_seconds\{node="replica-1",instance="api-routing"\} [\d.e-]+$/m);
     expect(text).toMatch(/^db_replica_lag_bytes\{node="replica-2",instance="api-routing"\} \d+$/m);
     expect(text).toMatch(/^db_node_up\{node="primary",role="primary",state="healthy",instance="api-routing"\} 1$/m);
-    for (const name of ['db_read_retries_total', 'db_replica_fallbacks_total', 'db_read_your_writes_primary_reads_total', 'db_primary_unavailable_total']) {
+    for (const name of [
+      'db_read_retries_total',
+      'db_replica_fallbacks_total',
+      'db_read_your_writes_primary_reads_total',
+      'db_primary_unavailable_total',
+    ]) {
       expect(text).toContain(`# TYPE ${name} counter`);
     }
   });
 
   it('sends no X-Db-Node header when debug headers are off (the production default)', async () => {
-    const quiet = await startApi(env, 'api-quiet', { CACHE_ENABLED: 'false', DEBUG_HEADERS: 'false', SHUTDOWN_DRAIN_DELAY_MS: '0' });
+    const quiet = await startApi(env, 'api-quiet', {
+      CACHE_ENABLED: 'false',
+      DEBUG_HEADERS: 'false',
+      SHUTDOWN_DRAIN_DELAY_MS: '0',
+    });
     try {
       const res = await new HttpClient(quiet.url).get('/articles?limit=1');
       expect(res.status).toBe(200);
@@ -117,11 +146,21 @@ describe('read/write splitting (real API process, shared primary + 2 replicas)',
     const [replica1, replica2] = replicasOf(env);
     const list = (...replicas: Array<{ name: string; url: string }>) =>
       JSON.stringify({ nodes: [{ name: 'primary', url: env.DB_PRIMARY }, ...replicas] });
-    const watcher = await startApi(env, 'api-nodes-file', { CACHE_ENABLED: 'false', DB_NODES_FILE: file, DB_MONITOR_INTERVAL_MS: '200', SHUTDOWN_DRAIN_DELAY_MS: '0' });
+    const watcher = await startApi(env, 'api-nodes-file', {
+      CACHE_ENABLED: 'false',
+      DB_NODES_FILE: file,
+      DB_MONITOR_INTERVAL_MS: '200',
+      SHUTDOWN_DRAIN_DELAY_MS: '0',
+    });
     try {
       // No file yet: the configured nodes serve, and the log says why.
-      await watcher.waitForLog((l) => typeof l.msg === 'string' && l.msg.includes('cannot read it (ENOENT); keeping the configured node list'));
-      const nodeKeys = async () => Object.keys((await new HttpClient(watcher.url).get('/health/ready')).body.details).filter((k) => k.startsWith('db:'));
+      await watcher.waitForLog(
+        (l) => typeof l.msg === 'string' && l.msg.includes('cannot read it (ENOENT); keeping the configured node list'),
+      );
+      const nodeKeys = async () =>
+        Object.keys((await new HttpClient(watcher.url).get('/health/ready')).body.details).filter((k) =>
+          k.startsWith('db:'),
+        );
       expect(await nodeKeys()).toEqual(['db:primary', 'db:replica-1', 'db:replica-2']);
 
       writeFileSync(file, list(replica1!));
@@ -129,12 +168,18 @@ describe('read/write splitting (real API process, shared primary + 2 replicas)',
       expect(byNode(await readLoop(watcher.url, '/articles?limit=1', { total: 20 }))['replica-2']).toBeUndefined();
 
       writeFileSync(file, '{"nodes": [ {"name": "replica-9", "url": "mysql://nope"');
-      await watcher.waitForLog((l) => typeof l.msg === 'string' && l.msg.includes('is not JSON; keeping the current node list'));
+      await watcher.waitForLog(
+        (l) => typeof l.msg === 'string' && l.msg.includes('is not JSON; keeping the current node list'),
+      );
       expect(await nodeKeys()).toEqual(['db:primary', 'db:replica-1']);
       expect((await new HttpClient(watcher.url).get('/articles?limit=1')).status).toBe(200);
 
       writeFileSync(file, list(replica1!, replica2!));
-      await until('reads on replica-2 again', async () => (await new HttpClient(watcher.url).get('/articles?limit=1')).headers.get('x-db-node') === 'replica-2');
+      await until(
+        'reads on replica-2 again',
+        async () =>
+          (await new HttpClient(watcher.url).get('/articles?limit=1')).headers.get('x-db-node') === 'replica-2',
+      );
       expect(watcher.log()).not.toContain('mysql://nope');
     } finally {
       await watcher.stop();

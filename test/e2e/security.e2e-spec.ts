@@ -23,16 +23,30 @@ describe('cookie-session security: CSRF, CORS and account hardening (real API pr
       for (const origin of ['https://evil.example', 'null']) {
         const res = await c.post('/articles', { title: 'forged', body: 'x' }, { headers: { origin } });
         expect(res.status).toBe(403);
-        expect(res.body).toEqual({ statusCode: 403, error: 'Forbidden', message: expect.stringMatching(/^cross-site request refused: origin/) });
+        expect(res.body).toEqual({
+          statusCode: 403,
+          error: 'Forbidden',
+          message: expect.stringMatching(/^cross-site request refused: origin/),
+        });
       }
-      const hidden = await c.post('/articles', { title: 'forged', body: 'x' }, { headers: { 'sec-fetch-site': 'cross-site' } });
+      const hidden = await c.post(
+        '/articles',
+        { title: 'forged', body: 'x' },
+        { headers: { 'sec-fetch-site': 'cross-site' } },
+      );
       expect(hidden.status).toBe(403);
-      expect((await c.get('/articles?limit=100')).body.items.filter((a: { title: string }) => a.title === 'forged')).toEqual([]);
+      expect(
+        (await c.get('/articles?limit=100')).body.items.filter((a: { title: string }) => a.title === 'forged'),
+      ).toEqual([]);
       expect((await c.get('/articles?limit=100')).body.items.length).toBeGreaterThanOrEqual(before);
     });
 
     it('refuses login CSRF (logging a victim into the attacker account)', async () => {
-      const res = await client().post('/auth/login', { email: 'a@b.example', password: 'whatever' }, { headers: { origin: 'https://evil.example' } });
+      const res = await client().post(
+        '/auth/login',
+        { email: 'a@b.example', password: 'whatever' },
+        { headers: { origin: 'https://evil.example' } },
+      );
       expect(res.status).toBe(403);
       expect(res.headers.getSetCookie()).toEqual([]);
     });
@@ -41,7 +55,11 @@ describe('cookie-session security: CSRF, CORS and account hardening (real API pr
       const c = client();
       await signUpAndLogIn(c);
       const own = new URL(api.url).origin;
-      const cases: Array<Record<string, string>> = [{ origin: own, 'sec-fetch-site': 'same-origin' }, { origin: allowedOrigin, 'sec-fetch-site': 'cross-site' }, {}];
+      const cases: Array<Record<string, string>> = [
+        { origin: own, 'sec-fetch-site': 'same-origin' },
+        { origin: allowedOrigin, 'sec-fetch-site': 'cross-site' },
+        {},
+      ];
       for (const headers of cases) {
         expect((await c.post('/articles', { title: 'legit', body: 'x' }, { headers })).status).toBe(201);
       }
@@ -50,9 +68,15 @@ describe('cookie-session security: CSRF, CORS and account hardening (real API pr
     it('accepts only JSON bodies, so an HTML form cannot post', async () => {
       const c = client();
       await signUpAndLogIn(c);
-      const form = await c.request('POST', '/articles', { raw: 'title=t&body=b', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+      const form = await c.request('POST', '/articles', {
+        raw: 'title=t&body=b',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      });
       expect(form.status).toBe(415);
-      const multipart = await c.request('POST', '/articles', { raw: '--x\r\n\r\n--x--', headers: { 'content-type': 'multipart/form-data; boundary=x' } });
+      const multipart = await c.request('POST', '/articles', {
+        raw: '--x\r\n\r\n--x--',
+        headers: { 'content-type': 'multipart/form-data; boundary=x' },
+      });
       expect(multipart.status).toBe(415);
     });
   });
@@ -61,7 +85,11 @@ describe('cookie-session security: CSRF, CORS and account hardening (real API pr
     it('allows credentials only for configured origins', async () => {
       const preflight = (origin: string) =>
         client().request('OPTIONS', '/articles', {
-          headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
+          headers: {
+            origin,
+            'access-control-request-method': 'POST',
+            'access-control-request-headers': 'content-type',
+          },
         });
       const ok = await preflight(allowedOrigin);
       expect(ok.status).toBe(204);
@@ -100,13 +128,19 @@ describe('cookie-session security: CSRF, CORS and account hardening (real API pr
   describe('accounts', () => {
     it('rejects a common password at signup, naming the field', async () => {
       const res = await client().post('/auth/signup', { email: uniqueEmail(), password: 'password123', name: 'N' });
-      expect(res.body).toEqual({ statusCode: 400, error: 'Bad Request', message: expect.stringMatching(/^password is too common/) });
+      expect(res.body).toEqual({
+        statusCode: 400,
+        error: 'Bad Request',
+        message: expect.stringMatching(/^password is too common/),
+      });
     });
 
     it('verifies a dummy hash for an unknown email, so it costs the same as a wrong password', async () => {
       const verifications = async (outcome: string) => {
         const text = (await client().get('/metrics')).text;
-        const line = text.split('\n').find((l) => l.startsWith('auth_password_verifications_total{') && l.includes(`outcome="${outcome}"`));
+        const line = text
+          .split('\n')
+          .find((l) => l.startsWith('auth_password_verifications_total{') && l.includes(`outcome="${outcome}"`));
         return line ? Number(line.split(' ').at(-1)) : 0;
       };
       const [noAccount, mismatch] = [await verifications('no_account'), await verifications('mismatch')];
@@ -148,13 +182,19 @@ describe('cookie-session security: CSRF, CORS and account hardening (real API pr
       expect(laptop.cookie('sid')).not.toBe(before);
       expect((await laptop.get('/auth/me')).status).toBe(200);
       expect((await phone.get('/auth/me')).status).toBe(401);
-      expect((await new HttpClient(api.url).get('/auth/me', { headers: { cookie: `sid=${before}` } })).status).toBe(401);
+      expect((await new HttpClient(api.url).get('/auth/me', { headers: { cookie: `sid=${before}` } })).status).toBe(
+        401,
+      );
       expect((await client().post('/auth/login', { email: user.email, password: PASSWORD })).status).toBe(401);
       expect((await client().post('/auth/login', { email: user.email, password: newPassword })).status).toBe(200);
     });
 
     it.each([
-      ['a wrong current password', { currentPassword: 'not it at all', newPassword: 'another fine passphrase' }, /^currentPassword is incorrect$/],
+      [
+        'a wrong current password',
+        { currentPassword: 'not it at all', newPassword: 'another fine passphrase' },
+        /^currentPassword is incorrect$/,
+      ],
       ['a common new password', { currentPassword: PASSWORD, newPassword: 'qwertyuiop' }, /^newPassword is too common/],
       ['the same password', { currentPassword: PASSWORD, newPassword: PASSWORD }, /^newPassword must differ/],
       ['a missing field', { currentPassword: PASSWORD }, /^newPassword must be a string$/],

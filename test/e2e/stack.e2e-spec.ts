@@ -29,14 +29,22 @@ describe('npm run stack (the local stack runner, as a user runs it)', () => {
   let ports: { pg: number; api: number; redis: number; worker: number; gateway: number };
 
   const ctl = async (...args: string[]) => (await run(TSX, [CLI, ...args], { env, cwd: REPO_ROOT })).stdout;
-  const statusRow = async (name: string) => (await ctl('status')).split('\n').find((l) => l.trim().startsWith(`${name} `)) ?? '';
+  const statusRow = async (name: string) =>
+    (await ctl('status')).split('\n').find((l) => l.trim().startsWith(`${name} `)) ?? '';
   const pidOf = (row: string) => Number(row.trim().split(/\s+/)[1]);
 
   beforeAll(async () => {
-    ports = { pg: await freePair(), api: await freePair(), redis: await freePort(), worker: await freePort(), gateway: await freePort() };
+    ports = {
+      pg: await freePair(),
+      api: await freePair(),
+      redis: await freePort(),
+      worker: await freePort(),
+      gateway: await freePort(),
+    };
     const args = [
       CLI,
-      ...['--apis', '2', '--replicas', '1', '--pg-port', `${ports.pg}`, '--api-port', `${ports.api}`],
+      // The simple topology: the HA one (Patroni, etcd) has its own suite, ha-failover.e2e-spec.ts.
+      ...['--simple', '--apis', '2', '--replicas', '1', '--pg-port', `${ports.pg}`, '--api-port', `${ports.api}`],
       ...['--redis-port', `${ports.redis}`, '--worker-port', `${ports.worker}`, '--gateway-port', `${ports.gateway}`],
     ];
     stack = spawn(TSX, args, { env, cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -68,7 +76,9 @@ describe('npm run stack (the local stack runner, as a user runs it)', () => {
       ['worker-1', 'ok'],
       ['gateway', 'ok'],
     ]) {
-      expect(output).toMatch(new RegExp(`\\n\\s+${name}\\s+\\d+\\s+\\S+\\s+running\\s+${health.replace(/[()]/g, '\\$&')}\\n`));
+      expect(output).toMatch(
+        new RegExp(`\\n\\s+${name}\\s+\\d+\\s+\\S+\\s+running\\s+${health!.replace(/[()]/g, '\\$&')}\\n`),
+      );
     }
     expect(output).toContain(`http://127.0.0.1:${ports.api}`);
     expect(output).toContain(`127.0.0.1:${ports.pg}`);
@@ -77,9 +87,33 @@ describe('npm run stack (the local stack runner, as a user runs it)', () => {
     expect(output).toContain(`Swagger UI   http://127.0.0.1:${ports.gateway}/docs`);
   });
 
+  it('status --json prints one object per process, with kind and role, for scripts', async () => {
+    const records = (await ctl('status', '--json'))
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    const byName = new Map(records.map((r) => [r.name, r]));
+    expect([...byName.keys()].sort()).toEqual(
+      ['api-1', 'api-2', 'gateway', 'primary', 'redis', 'replica-1', 'worker-1'].sort(),
+    );
+    expect(byName.get('primary')).toMatchObject({ kind: 'postgres', role: 'primary', state: 'running' });
+    expect(byName.get('replica-1')).toMatchObject({ kind: 'postgres', role: 'replica', health: 'up (replica)' });
+    expect(byName.get('api-1')).toMatchObject({
+      kind: 'api',
+      role: null,
+      address: `http://127.0.0.1:${ports.api}`,
+      health: 'ok',
+    });
+    expect(byName.get('gateway')).toMatchObject({ kind: 'gateway', pid: expect.any(Number) });
+    await expect(ctl('status', 'extra')).rejects.toMatchObject({
+      stdout: expect.stringContaining('usage: npm run stack -- status [--json]'),
+    });
+  });
+
   it('balances through the gateway over every API instance', async () => {
     const seen = new Set<string>();
-    for (let i = 0; i < 6; i++) seen.add((await fetch(`http://127.0.0.1:${ports.gateway}/health/live`)).headers.get('x-served-by')!);
+    for (let i = 0; i < 6; i++)
+      seen.add((await fetch(`http://127.0.0.1:${ports.gateway}/health/live`)).headers.get('x-served-by')!);
     expect([...seen].sort()).toEqual(['api-1', 'api-2']);
   });
 
@@ -95,7 +129,10 @@ describe('npm run stack (the local stack runner, as a user runs it)', () => {
     expect(read.status).toBe(200);
     expect(read.headers.get('x-served-by')).toBe('api-2');
     // The stack's worker renders it.
-    await eventually(() => user.get(`/articles/${created.body.id}`), (r) => r.body.render.status === 'done');
+    await eventually(
+      () => user.get(`/articles/${created.body.id}`),
+      (r) => r.body.render.status === 'done',
+    );
   });
 
   it('stops a process on request, leaves it down, and starts it again', async () => {
@@ -123,8 +160,26 @@ describe('npm run stack (the local stack runner, as a user runs it)', () => {
   });
 
   it('answers an unknown name or command with an error and a non-zero exit', async () => {
-    await expect(ctl('stop', 'api-9')).rejects.toMatchObject({ stdout: expect.stringContaining('no process named "api-9"') });
+    await expect(ctl('stop', 'api-9')).rejects.toMatchObject({
+      stdout: expect.stringContaining('no process named "api-9"'),
+    });
     await expect(ctl('explode')).rejects.toMatchObject({ stdout: expect.stringContaining('unknown command') });
+    // The HA commands say which topology they need; a drill names the drills it knows.
+    await expect(ctl('switchover')).rejects.toMatchObject({ stdout: expect.stringContaining('simple topology') });
+    await expect(ctl('drill', 'explode')).rejects.toMatchObject({
+      stderr: expect.stringContaining('unknown drill "explode"; drills: primary-kill'),
+    });
+    await expect(ctl('drill')).rejects.toMatchObject({
+      stderr: expect.stringContaining('usage: npm run stack -- drill'),
+    });
+    // crash is kill -9 of a postmaster under Patroni: --simple has none, and nothing is killed by the attempt.
+    await expect(ctl('crash', 'primary')).rejects.toMatchObject({
+      stdout: expect.stringContaining('crash is for Patroni members; use kill'),
+    });
+    await expect(ctl('crash')).rejects.toMatchObject({
+      stdout: expect.stringContaining('usage: npm run stack -- crash'),
+    });
+    expect(await statusRow('primary')).toMatch(/running\s+up \(primary\)$/);
   });
 
   it('rejects a bad --workers value before starting anything', async () => {

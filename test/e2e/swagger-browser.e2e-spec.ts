@@ -42,7 +42,11 @@ describe('Swagger UI in a real browser (Debian Chromium, real API process)', () 
     const email = uniqueEmail('swagger');
     const password = 'a swagger ui passphrase';
 
-    const signup = await tryItOut('auth-AccountsController_signup', 'POST', '/auth/signup', { email, password, name: 'Swagger User' });
+    const signup = await tryItOut('auth-AccountsController_signup', 'POST', '/auth/signup', {
+      email,
+      password,
+      name: 'Swagger User',
+    });
     expect(signup.response.status()).toBe(201);
     expect(signup.shownStatus).toBe('201');
 
@@ -52,7 +56,10 @@ describe('Swagger UI in a real browser (Debian Chromium, real API process)', () 
     expect(cookies.find((c) => c.name === 'sid')).toMatchObject({ httpOnly: true, sameSite: 'Lax' });
 
     const title = `Written in Swagger UI ${Date.now()}`;
-    const create = await tryItOut('articles-ArticlesController_create', 'POST', '/articles', { title, body: '# From the browser' });
+    const create = await tryItOut('articles-ArticlesController_create', 'POST', '/articles', {
+      title,
+      body: '# From the browser',
+    });
     expect(create.response.status()).toBe(201);
     expect(create.shownStatus).toBe('201');
     await create.block.screenshot({ path: join(ARTIFACTS, 'swagger-create-article.png') });
@@ -68,7 +75,14 @@ describe('Swagger UI in a real browser (Debian Chromium, real API process)', () 
     const fresh = await browser.newPage();
     await fresh.goto(`${api.url}/docs`);
     const tags = await fresh.locator('.opblock-tag').allInnerTexts();
-    expect(tags.map((t) => t.split('\n')[0]!.trim())).toEqual(['auth', 'articles', 'jobs', 'health', 'observability', 'admin']);
+    expect(tags.map((t) => t.split('\n')[0]!.trim())).toEqual([
+      'auth',
+      'articles',
+      'jobs',
+      'health',
+      'observability',
+      'admin',
+    ]);
     const signup = fresh.locator('#operations-auth-AccountsController_signup');
     await signup.locator('.opblock-summary').click();
     const example = await signup.locator('.opblock-section-request-body').innerText();

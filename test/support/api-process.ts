@@ -21,7 +21,11 @@ export interface ApiInstance {
 
 const logDir = mkdtempSync(join(tmpdir(), 'z2m-api-logs-'));
 
-export async function startApi(env: Readonly<Record<string, string>>, name = 'api', extraEnv: Record<string, string> = {}): Promise<ApiInstance> {
+export async function startApi(
+  env: Readonly<Record<string, string>>,
+  name = 'api',
+  extraEnv: Record<string, string> = {},
+): Promise<ApiInstance> {
   // extraEnv may pin HOST (another loopback address) and PORT, e.g. for DNS discovery tests.
   const host = extraEnv.HOST ?? '127.0.0.1';
   const port = extraEnv.PORT ? Number(extraEnv.PORT) : await freePort();
@@ -40,7 +44,8 @@ export async function startApi(env: Readonly<Record<string, string>>, name = 'ap
     url,
     process: proc,
     log: () => proc.logTail(Number.MAX_SAFE_INTEGER),
-    waitForLog: (match, timeoutMs = 5000) => waitForLogLine(() => proc.logTail(Number.MAX_SAFE_INTEGER), match, timeoutMs),
+    waitForLog: (match, timeoutMs = 5000) =>
+      waitForLogLine(() => proc.logTail(Number.MAX_SAFE_INTEGER), match, timeoutMs),
     stop: () => proc.stop('SIGTERM', 15_000),
     start: async () => {
       proc.start();

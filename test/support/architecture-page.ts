@@ -29,7 +29,9 @@ export async function openArchitecturePage(page: Page, gatewayUrl: string, token
   await page.locator('#token').fill(token);
   await page.locator('#sign-in button[type="submit"]').click();
   await page.waitForFunction(
-    () => document.getElementById('connection')!.dataset.connection === 'live' || document.getElementById('sign-in-error')!.textContent !== '',
+    () =>
+      document.getElementById('connection')!.dataset.connection === 'live' ||
+      document.getElementById('sign-in-error')!.textContent !== '',
     undefined,
     { timeout: 10_000 },
   );
@@ -48,7 +50,12 @@ export function architectureNodes(page: Page): Promise<ArchitectureNode[]> {
 }
 
 /** Waits until every named box shows `health` (its data-health attribute). */
-export async function waitForHealth(page: Page, names: readonly string[], health: string, timeoutMs: number): Promise<void> {
+export async function waitForHealth(
+  page: Page,
+  names: readonly string[],
+  health: string,
+  timeoutMs: number,
+): Promise<void> {
   await page.waitForFunction(
     ([wanted, h]) => wanted.every((n) => document.querySelector(`[data-node="${n}"][data-health="${h}"]`) !== null),
     [names, health] as const,
@@ -59,7 +66,10 @@ export async function waitForHealth(page: Page, names: readonly string[], health
 /** The raw values (data-value) of one metric on every box of a kind; an empty value is null. */
 export function metricValues(page: Page, kind: string, metric: string): Promise<Array<number | null>> {
   return page.evaluate(
-    ([k, m]) => [...document.querySelectorAll(`[data-kind="${k}"] [data-metric="${m}"]`)].map((dd) => (dd.dataset.value ? Number(dd.dataset.value) : null)),
+    ([k, m]) =>
+      [...document.querySelectorAll(`[data-kind="${k}"] [data-metric="${m}"]`)].map((dd) =>
+        dd.dataset.value ? Number(dd.dataset.value) : null,
+      ),
     [kind, metric] as const,
   );
 }

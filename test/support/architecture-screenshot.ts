@@ -22,7 +22,9 @@ async function main(): Promise<void> {
     // A few seconds of bounded traffic, so the rates and hit ratios show numbers rather than dashes.
     const until = Date.now() + 4000;
     for (let i = 0; i < 2000 && Date.now() < until; i++) {
-      await fetch(`${gatewayUrl}${i % 3 === 0 ? '/static/demo.css' : '/articles?limit=5'}`).then((r) => r.arrayBuffer());
+      await fetch(`${gatewayUrl}${i % 3 === 0 ? '/static/demo.css' : '/articles?limit=5'}`).then((r) =>
+        r.arrayBuffer(),
+      );
       await sleep(5);
     }
     await sleep(1500);

@@ -19,7 +19,14 @@ export interface ComposeService {
   networks?: string[] | Record<string, unknown>;
   deploy?: { replicas?: number | string };
   depends_on?: Record<string, { condition: string }>;
-  healthcheck?: { test?: string[]; disable?: boolean; interval?: string; timeout?: string; retries?: number; start_period?: string };
+  healthcheck?: {
+    test?: string[];
+    disable?: boolean;
+    interval?: string;
+    timeout?: string;
+    retries?: number;
+    start_period?: string;
+  };
   restart?: string;
   stop_grace_period?: string;
   container_name?: string;
@@ -72,9 +79,9 @@ export function interpolate(text: string, vars: Vars): string {
       case undefined:
         return value ?? '';
       case ':-':
-        return nonEmpty ? value! : interpolate(arg, vars);
+        return nonEmpty ? value : interpolate(arg, vars);
       case '-':
-        return set ? value! : interpolate(arg, vars);
+        return set ? value : interpolate(arg, vars);
       case ':+':
         return nonEmpty ? interpolate(arg, vars) : '';
       case '+':
@@ -110,7 +117,9 @@ function interpolateTree(node: unknown, vars: Vars): unknown {
 /** A service's environment as the process sees it: strings, null (`FOO:` with no value) left out. */
 export function serviceEnv(compose: ComposeFile, service: string): Record<string, string> {
   const env = compose.services[service]?.environment ?? {};
-  return Object.fromEntries(Object.entries(env).flatMap(([k, v]) => (v === null || v === undefined ? [] : [[k, String(v)]])));
+  return Object.fromEntries(
+    Object.entries(env).flatMap(([k, v]) => (v === null || v === undefined ? [] : [[k, String(v)]])),
+  );
 }
 
 /** Every variable a `${VAR:?...}` or `${VAR?...}` makes required, in the raw file. */

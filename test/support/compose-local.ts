@@ -3,7 +3,7 @@ import { chownSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
-import { createClient } from 'redis';
+import { Redis } from 'ioredis';
 import { ManagedProcess } from '../../tools/stack/managed-process';
 import { nodeProgram } from '../../tools/stack/node-programs';
 import { findPgBinDir } from '../../tools/stack/pg-binaries';
@@ -35,7 +35,9 @@ export class LocalCompose {
 
   /** The service's environment with every `service:port` replaced; fails if one has no local address. */
   env(name: string, overrides: Record<string, string> = {}): Record<string, string> {
-    const env = Object.fromEntries(Object.entries(serviceEnv(this.compose, name)).map(([k, v]) => [k, this.localize(v)]));
+    const env = Object.fromEntries(
+      Object.entries(serviceEnv(this.compose, name)).map(([k, v]) => [k, this.localize(v)]),
+    );
     const all = { ...env, ...overrides };
     const services = Object.keys(this.compose.services).join('|');
     const left = Object.entries(all).filter(([, v]) => new RegExp(`(^|[@/=,])(${services}):\\d+`).test(v));
@@ -52,16 +54,26 @@ export class LocalCompose {
     const [node, script, ...args] = this.service(name).command!;
     if (node !== 'node' || !script) throw new Error(`${name} does not run node`);
     if (args.length) throw new Error(`${name}: extra arguments are not supported here`);
-    return nodeProgram({ name: instance, script: script.replace(/^dist\//, ''), env: { ...process.env, ...this.env(name, overrides) }, logFile: join(this.logDir, `${instance}.log`) });
+    return nodeProgram({
+      name: instance,
+      script: script.replace(/^dist\//, ''),
+      env: { ...process.env, ...this.env(name, overrides) },
+      logFile: join(this.logDir, `${instance}.log`),
+    });
   }
 
   /** The service's healthcheck command, run here: exit 0 is what `service_healthy` waits for. */
-  async healthy(name: string, hostPort: { from: string; to: string }, env: Record<string, string> = {}): Promise<boolean> {
+  async healthy(
+    name: string,
+    hostPort: { from: string; to: string },
+    env: Record<string, string> = {},
+  ): Promise<boolean> {
     const test = this.service(name).healthcheck!.test!;
     const localized = test.map((t) => t.split(hostPort.from).join(hostPort.to));
     const pathEnv = { ...process.env, ...env, PATH: `${findPgBinDir()}:${process.env.PATH}` };
     try {
-      if (localized[0] === 'CMD-SHELL') await run('sh', ['-c', localized[1]!], { env: pathEnv, cwd: REPO_ROOT, timeout: 5000 });
+      if (localized[0] === 'CMD-SHELL')
+        await run('sh', ['-c', localized[1]!], { env: pathEnv, cwd: REPO_ROOT, timeout: 5000 });
       else if (localized[0] === 'CMD') {
         const [cmd, ...args] = localized.slice(1);
         await run(cmd === 'node' ? process.execPath : cmd!, args, { env: pathEnv, cwd: REPO_ROOT, timeout: 5000 });
@@ -73,16 +85,31 @@ export class LocalCompose {
   }
 
   /** Waits for the healthcheck to pass, as depends_on: service_healthy does. */
-  async waitHealthy(name: string, hostPort: { from: string; to: string }, proc: ManagedProcess, env: Record<string, string> = {}, timeoutMs = 30_000): Promise<void> {
+  async waitHealthy(
+    name: string,
+    hostPort: { from: string; to: string },
+    proc: ManagedProcess,
+    env: Record<string, string> = {},
+    timeoutMs = 30_000,
+  ): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     // Spawning `node docker/healthcheck.cjs` every poll would steal the CPU the starting programs need:
     // poll its URL in-process, then run the real command once.
-    const url = this.service(name).healthcheck!.test!.find((t) => /^https?:\/\//.test(t))?.split(hostPort.from).join(hostPort.to);
+    const url = this.service(name)
+      .healthcheck!.test!.find((t) => /^https?:\/\//.test(t))
+      ?.split(hostPort.from)
+      .join(hostPort.to);
     for (;;) {
-      const up = url ? await fetch(url, { signal: AbortSignal.timeout(1000) }).then((r) => r.ok, () => false) : true;
+      const up = url
+        ? await fetch(url, { signal: AbortSignal.timeout(1000) }).then(
+            (r) => r.ok,
+            () => false,
+          )
+        : true;
       if (up && (await this.healthy(name, hostPort, env))) return;
       if (proc.state === 'exited') throw new Error(`${proc.name} exited:\n${proc.logTail(40)}`);
-      if (Date.now() > deadline) throw new Error(`${proc.name} not healthy within ${timeoutMs} ms:\n${proc.logTail(40)}`);
+      if (Date.now() > deadline)
+        throw new Error(`${proc.name} not healthy within ${timeoutMs} ms:\n${proc.logTail(40)}`);
       await sleep(100);
     }
   }
@@ -95,7 +122,19 @@ export class LocalCompose {
     return new ManagedProcess({
       name: 'redis',
       command: findRedisServer(),
-      args: [...args, '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--daemonize', 'no', '--logfile', ''],
+      args: [
+        ...args,
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--dir',
+        dir,
+        '--daemonize',
+        'no',
+        '--logfile',
+        '',
+      ],
       logFile: join(this.logDir, 'redis.log'),
     });
   }
@@ -103,7 +142,13 @@ export class LocalCompose {
   /** The primary's init script (mounted into /docker-entrypoint-initdb.d), run against a running primary. */
   async initPrimary(pgPort: number, dataDir: string): Promise<void> {
     const script = this.mountedFile('postgres-primary', /^\/docker-entrypoint-initdb\.d\//);
-    const env = { ...this.env('postgres-primary'), PGDATA: dataDir, PGHOST: '127.0.0.1', PGPORT: String(pgPort), PATH: `${findPgBinDir()}:${process.env.PATH}` };
+    const env = {
+      ...this.env('postgres-primary'),
+      PGDATA: dataDir,
+      PGHOST: '127.0.0.1',
+      PGPORT: String(pgPort),
+      PATH: `${findPgBinDir()}:${process.env.PATH}`,
+    };
     await run('bash', [script], { env, timeout: 15_000 });
   }
 
@@ -118,7 +163,11 @@ export class LocalCompose {
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     if (user) chownSync(dataDir, user.uid, user.gid);
     const script = this.mountedFile(name, new RegExp(`^${entry}$`));
-    const env: Record<string, string> = { ...this.env(name), PGDATA: dataDir, PATH: `${findPgBinDir()}:${process.env.PATH}` };
+    const env: Record<string, string> = {
+      ...this.env(name),
+      PGDATA: dataDir,
+      PATH: `${findPgBinDir()}:${process.env.PATH}`,
+    };
     // The primary's address is two variables here, not one host:port.
     const [host, primaryPort] = this.localize(`${env.PRIMARY_HOST}:${env.PRIMARY_PORT}`).split(':');
     Object.assign(env, { PRIMARY_HOST: host, PRIMARY_PORT: primaryPort });
@@ -126,7 +175,7 @@ export class LocalCompose {
     return new ManagedProcess({
       name,
       command: 'bash',
-      args: [script, ...s.command!, '-c', `port=${port}`, '-c', "listen_addresses=127.0.0.1"],
+      args: [script, ...s.command!, '-c', `port=${port}`, '-c', 'listen_addresses=127.0.0.1'],
       env,
       logFile: join(this.logDir, `${name}.log`),
       user,
@@ -149,7 +198,8 @@ export async function waitForPostgres(url: string, proc: ManagedProcess, timeout
       await pgQuery(url, 'SELECT 1');
       return;
     } catch (err) {
-      if (Date.now() > deadline) throw new Error(`${proc.name} not ready: ${(err as Error).message}\n${proc.logTail(40)}`);
+      if (Date.now() > deadline)
+        throw new Error(`${proc.name} not ready: ${(err as Error).message}\n${proc.logTail(40)}`, { cause: err });
       await sleep(100);
     }
   }
@@ -166,14 +216,22 @@ export async function pgQuery<T = Record<string, unknown>>(url: string, sql: str
   }
 }
 
-/** One Redis command with a short-lived client (node-redis, as the API uses). */
+/** One Redis command with a short-lived client (ioredis, as the API uses). */
 export async function redisCommand(url: string, args: string[]): Promise<unknown> {
-  const client = createClient({ url, socket: { connectTimeout: 2000, reconnectStrategy: false } });
+  // RESP2 and no ready check: ioredis 6's HELLO 3 and INFO would fail first against a password, hiding the reply under test.
+  const client = new Redis(url, {
+    connectTimeout: 2000,
+    retryStrategy: () => null,
+    lazyConnect: true,
+    enableReadyCheck: false,
+    protocol: 2,
+  });
   client.on('error', () => undefined);
   await client.connect();
   try {
-    return await client.sendCommand(args);
+    const [command, ...rest] = args;
+    return await client.call(command!, ...rest);
   } finally {
-    client.destroy();
+    client.disconnect();
   }
 }

@@ -29,7 +29,13 @@ export async function startDnsServer(): Promise<TestDnsServer> {
       // RCODE 3 (NXDOMAIN) for unknown names; an empty NOERROR answer for AAAA of a known one.
       flags: dnsPacket.AUTHORITATIVE_ANSWER | (known ? 0 : 3),
       questions: [question],
-      answers: addresses.map((data) => ({ type: 'A' as const, name: question.name, ttl: 0, class: 'IN' as const, data })),
+      answers: addresses.map((data) => ({
+        type: 'A' as const,
+        name: question.name,
+        ttl: 0,
+        class: 'IN' as const,
+        data,
+      })),
     });
     socket.send(reply, peer.port, peer.address);
   });

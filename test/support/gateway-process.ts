@@ -55,11 +55,19 @@ export interface GatewayStatus {
 const logDir = mkdtempSync(join(tmpdir(), 'z2m-gateway-logs-'));
 
 export async function startGateway(env: Record<string, string>, name = 'gateway'): Promise<GatewayInstance> {
-  const port = await freePort();
+  // env may pin GATEWAY_PORT: origins that purge it must know its address before it starts.
+  const port = env.GATEWAY_PORT ? Number(env.GATEWAY_PORT) : await freePort();
   const proc = nodeProgram({
     name,
     script: 'gateway/main.js',
-    env: { ...process.env, NODE_ENV: 'test', GATEWAY_HOST: '127.0.0.1', GATEWAY_PORT: String(port), GATEWAY_ADMIN_TOKEN: TEST_ADMIN_TOKEN, ...env },
+    env: {
+      ...process.env,
+      NODE_ENV: 'test',
+      GATEWAY_HOST: '127.0.0.1',
+      GATEWAY_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+      ...env,
+      GATEWAY_PORT: String(port),
+    },
     logFile: join(logDir, `${name}-${port}.log`),
   });
   proc.start();
@@ -71,12 +79,16 @@ export async function startGateway(env: Record<string, string>, name = 'gateway'
     port,
     process: proc,
     log: () => proc.logTail(Number.MAX_SAFE_INTEGER),
-    waitForLog: (match, timeoutMs = 5000) => waitForLogLine(() => proc.logTail(Number.MAX_SAFE_INTEGER), match, timeoutMs),
+    waitForLog: (match, timeoutMs = 5000) =>
+      waitForLogLine(() => proc.logTail(Number.MAX_SAFE_INTEGER), match, timeoutMs),
     status: async () => (await (await fetch(`${url}/_gateway/status`, { headers: auth })).json()) as GatewayStatus,
     admin: async (path, body, token = TEST_ADMIN_TOKEN) => {
       const res = await fetch(`${url}/_gateway/${path}`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', ...(token === null ? {} : { authorization: `Bearer ${token}` }) },
+        headers: {
+          'content-type': 'application/json',
+          ...(token === null ? {} : { authorization: `Bearer ${token}` }),
+        },
         body: typeof body === 'string' ? body : JSON.stringify(body),
       });
       return { status: res.status, body: await res.json().catch(() => undefined) };
@@ -86,7 +98,11 @@ export async function startGateway(env: Record<string, string>, name = 'gateway'
 }
 
 /** Polls the gateway until `predicate` holds for its status, or fails with the last status seen. */
-export async function waitForStatus(gateway: GatewayInstance, predicate: (s: GatewayStatus) => boolean, timeoutMs = 15_000): Promise<GatewayStatus> {
+export async function waitForStatus(
+  gateway: GatewayInstance,
+  predicate: (s: GatewayStatus) => boolean,
+  timeoutMs = 15_000,
+): Promise<GatewayStatus> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const status = await gateway.status();
@@ -103,23 +119,45 @@ export interface RawResponse {
 }
 
 /** One HTTP request from a chosen loopback source address (to play a distinct client IP); a POST when `json` is given. */
-export function requestFrom(localAddress: string, url: string, headers: Record<string, string> = {}, json?: unknown): Promise<RawResponse> {
+export function requestFrom(
+  localAddress: string,
+  url: string,
+  headers: Record<string, string> = {},
+  json?: unknown,
+): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const data = json === undefined ? undefined : JSON.stringify(json);
-    const bodyHeaders = data === undefined ? {} : { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(data)) };
-    const req = httpRequest(url, { method: data === undefined ? 'GET' : 'POST', localAddress, headers: { ...bodyHeaders, ...headers }, agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
-    });
+    const bodyHeaders =
+      data === undefined
+        ? {}
+        : { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(data)) };
+    const req = httpRequest(
+      url,
+      {
+        method: data === undefined ? 'GET' : 'POST',
+        localAddress,
+        headers: { ...bodyHeaders, ...headers },
+        agent: false,
+      },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
+      },
+    );
     req.on('error', reject);
     req.end(data);
   });
 }
 
 /** Writes raw bytes on a fresh TCP connection (from `localAddress`, to play a distinct client) and collects everything until the server closes it. */
-export function rawExchange(port: number, write: (socket: Socket) => void, timeoutMs = 10_000, localAddress?: string): Promise<string> {
+export function rawExchange(
+  port: number,
+  write: (socket: Socket) => void,
+  timeoutMs = 10_000,
+  localAddress?: string,
+): Promise<string> {
   return new Promise((resolve, reject) => {
     const socket = connect({ host: '127.0.0.1', port, localAddress });
     let received = '';

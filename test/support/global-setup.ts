@@ -4,7 +4,6 @@ import { startInfra, type TestInfra } from './infra';
 import { SHARED_INFRA_FILE_VAR, type SharedInfraDescriptor } from './shared-infra';
 
 declare global {
-  // eslint-disable-next-line no-var
   var __Z2M_SHARED_INFRA__: TestInfra | undefined;
 }
 

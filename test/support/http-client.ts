@@ -36,11 +36,17 @@ export class HttpClient {
   }
 
   get = <T = any>(path: string, opts?: RequestOptions) => this.request<T>('GET', path, opts);
-  post = <T = any>(path: string, json?: unknown, opts?: RequestOptions) => this.request<T>('POST', path, { ...opts, json });
-  patch = <T = any>(path: string, json?: unknown, opts?: RequestOptions) => this.request<T>('PATCH', path, { ...opts, json });
+  post = <T = any>(path: string, json?: unknown, opts?: RequestOptions) =>
+    this.request<T>('POST', path, { ...opts, json });
+  patch = <T = any>(path: string, json?: unknown, opts?: RequestOptions) =>
+    this.request<T>('PATCH', path, { ...opts, json });
   delete = <T = any>(path: string, opts?: RequestOptions) => this.request<T>('DELETE', path, opts);
 
-  async request<T = any>(method: string, path: string, { json, raw, headers = {} }: RequestOptions = {}): Promise<HttpResponse<T>> {
+  async request<T = any>(
+    method: string,
+    path: string,
+    { json, raw, headers = {} }: RequestOptions = {},
+  ): Promise<HttpResponse<T>> {
     const h: Record<string, string> = { ...headers };
     if (this.cookies.size && !h.cookie) h.cookie = this.cookieHeader;
     let body: string | Buffer | undefined = raw;
@@ -48,7 +54,13 @@ export class HttpClient {
       body = JSON.stringify(json);
       h['content-type'] ??= 'application/json';
     }
-    const res = await fetch(this.baseUrl + path, { method, headers: h, body, redirect: 'manual', signal: AbortSignal.timeout(30_000) });
+    const res = await fetch(this.baseUrl + path, {
+      method,
+      headers: h,
+      body,
+      redirect: 'manual',
+      signal: AbortSignal.timeout(30_000),
+    });
     for (const c of res.headers.getSetCookie()) {
       const [pair] = c.split(';');
       const eq = pair!.indexOf('=');

@@ -27,7 +27,11 @@ export async function startInfra({ replicas = 1, synchronous = false }: InfraOpt
   const dir = mkdtempSync(join(tmpdir(), 'z2m-test-'));
   const ports = await Promise.all(Array.from({ length: replicas + 2 }, freePort));
   const [primaryPort, redisPort, ...replicaPorts] = ports as [number, number, ...number[]];
-  const redis = new RedisNode({ port: redisPort, dataDir: join(dir, 'redis'), logFile: join(dir, 'logs', 'redis.log') });
+  const redis = new RedisNode({
+    port: redisPort,
+    dataDir: join(dir, 'redis'),
+    logFile: join(dir, 'logs', 'redis.log'),
+  });
   const [cluster] = await Promise.all([
     startPostgresCluster({ dir, primaryPort, replicaPorts, synchronous, fast: !synchronous }),
     redis.start(),

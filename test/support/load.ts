@@ -41,7 +41,9 @@ export class Load {
 
   constructor(private readonly options: LoadOptions) {
     const deadline = Date.now() + options.maxMs;
-    this.done = Promise.all(Array.from({ length: options.concurrency }, () => this.worker(deadline))).then(() => undefined);
+    this.done = Promise.all(Array.from({ length: options.concurrency }, () => this.worker(deadline))).then(
+      () => undefined,
+    );
   }
 
   get count(): number {
@@ -72,9 +74,24 @@ export class Load {
           signal: AbortSignal.timeout(15_000),
         });
         await res.arrayBuffer();
-        this.results.push({ op: op.op, method: op.method, status: res.status, requestId: res.headers.get('x-request-id'), servedBy: res.headers.get('x-served-by'), tag: op.tag });
+        this.results.push({
+          op: op.op,
+          method: op.method,
+          status: res.status,
+          requestId: res.headers.get('x-request-id'),
+          servedBy: res.headers.get('x-served-by'),
+          tag: op.tag,
+        });
       } catch (err) {
-        this.results.push({ op: op.op, method: op.method, status: 0, requestId: null, servedBy: null, tag: op.tag, error: String(err) });
+        this.results.push({
+          op: op.op,
+          method: op.method,
+          status: 0,
+          requestId: null,
+          servedBy: null,
+          tag: op.tag,
+          error: String(err),
+        });
       }
       if (pauseMs) await sleep(pauseMs);
     }

@@ -115,7 +115,13 @@ export class SchemaArbitraries {
         const bySize = fc.string({ unit: 'grapheme', minLength: min, maxLength: Math.min(max, 200) });
         const edges = fc.constantFrom('a'.repeat(Math.max(min - 1, 0)), 'b'.repeat(max), 'c'.repeat(max + 1));
         const formatted =
-          s.format === 'uuid' ? [fc.uuid()] : s.format === 'email' ? [fc.emailAddress()] : s.format === 'date-time' ? [fc.date().map((d) => (Number.isNaN(d.getTime()) ? '' : d.toISOString()))] : [];
+          s.format === 'uuid'
+            ? [fc.uuid()]
+            : s.format === 'email'
+              ? [fc.emailAddress()]
+              : s.format === 'date-time'
+                ? [fc.date().map((d) => (Number.isNaN(d.getTime()) ? '' : d.toISOString()))]
+                : [];
         return fc.oneof(...example, ...formatted, bySize, edges);
       }
       case 'integer':
@@ -144,14 +150,20 @@ export class SchemaArbitraries {
       valid.map(tag('plausible body')),
       valid.map(tag('plausible body')),
       valid.map(tag('plausible body')),
-      fc.tuple(valid, hostileString, hostileValue).map(([v, k, x]) => ({ kind: 'extra field', value: { ...(v as object), [k]: x } })),
-      fc.oneof(hostileValue, fc.constant([]), fc.constant('string'), fc.constant(42)).map(tag('non-object or junk body')),
+      fc
+        .tuple(valid, hostileString, hostileValue)
+        .map(([v, k, x]) => ({ kind: 'extra field', value: { ...(v as object), [k]: x } })),
+      fc
+        .oneof(hostileValue, fc.constant([]), fc.constant('string'), fc.constant(42))
+        .map(tag('non-object or junk body')),
     ];
     if (keys.length) {
       variants.push(
-        fc.tuple(valid, fc.constantFrom(...keys), hostileValue).map(([v, k, x]) => ({ kind: `hostile ${k}`, value: { ...(v as object), [k]: x } })),
+        fc
+          .tuple(valid, fc.constantFrom(...keys), hostileValue)
+          .map(([v, k, x]) => ({ kind: `hostile ${k}`, value: { ...(v as object), [k]: x } })),
         fc.tuple(valid, fc.constantFrom(...keys)).map(([v, k]) => {
-          const copy = { ...(v as Record<string, unknown>) };
+          const copy = { ...v };
           delete copy[k];
           return { kind: `missing ${k}`, value: copy };
         }),
@@ -173,7 +185,16 @@ const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[
 const encode = (value: string): string => encodeURIComponent(value.replace(LONE_SURROGATE, '\ufffd'));
 
 // Query strings no URL encoder would produce: bad escapes, array syntax, duplicates.
-const rawQueries = fc.constantFrom('?limit=%00', '?cursor=%E0%A4%A', '?limit[]=1', '?limit=1&limit=2', '?%%%=1', '?limit', '?=', '?cursor=' + 'A'.repeat(5000));
+const rawQueries = fc.constantFrom(
+  '?limit=%00',
+  '?cursor=%E0%A4%A',
+  '?limit[]=1',
+  '?limit=1&limit=2',
+  '?%%%=1',
+  '?limit',
+  '?=',
+  '?cursor=' + 'A'.repeat(5000),
+);
 
 const contentTypes = fc.constantFrom(
   'application/json',
@@ -196,47 +217,73 @@ const rawBodies = fc.oneof(
  * Requests for one endpoint: path params, query, content type and body all fuzzed. `known` holds real
  * values by parameter name (existing ids, a real cursor), so the fuzzer also gets past validation.
  */
-export function requestsFor(endpoint: Endpoint, arbs: SchemaArbitraries, known: Readonly<Record<string, readonly string[]>>): fc.Arbitrary<FuzzRequest> {
+export function requestsFor(
+  endpoint: Endpoint,
+  arbs: SchemaArbitraries,
+  known: Readonly<Record<string, readonly string[]>>,
+): fc.Arbitrary<FuzzRequest> {
   const params = endpoint.operation.parameters ?? [];
   const pathParams = params.filter((p) => p.in === 'path');
   const queryParams = params.filter((p) => p.in === 'query');
   const knownOr = (name: string, fallback: fc.Arbitrary<string>) =>
-    known[name]?.length ? fc.oneof({ weight: 2, arbitrary: fc.constantFrom(...known[name]!) }, { weight: 3, arbitrary: fallback }) : fallback;
+    known[name]?.length
+      ? fc.oneof({ weight: 2, arbitrary: fc.constantFrom(...known[name]) }, { weight: 3, arbitrary: fallback })
+      : fallback;
   const idValue = fc.oneof(
     fc.constantFrom(...(known.id?.length ? known.id : ['00000000-0000-4000-8000-000000000000'])),
     fc.uuid(),
     hostileString.map((v) => encode(v).slice(0, 500)),
     fc.constantFrom('..%2F..%2Fetc%2Fpasswd', '%E0%A4%A', 'a'.repeat(300), '%20'),
   );
-  const path = fc.tuple(...pathParams.map(() => idValue)).map((values) =>
-    pathParams.reduce((p, param, i) => p.replace(`{${param.name}}`, String(values[i])), endpoint.template),
-  );
+  const path = fc
+    .tuple(...pathParams.map(() => idValue))
+    .map((values) =>
+      pathParams.reduce((p, param, i) => p.replace(`{${param.name}}`, String(values[i])), endpoint.template),
+    );
   // URLs stay under Node's 16 KiB header limit, or most requests would only ever meet the 431 path.
   const urlSafe = hostileString.map((v) => v.slice(0, 2000));
   const queryValue = (schema?: Schema) =>
-    fc.oneof({ weight: 3, arbitrary: arbs.plausible(schema).map((v) => String(v)) }, { weight: 1, arbitrary: urlSafe }, { weight: 1, arbitrary: hostileNumber.map(String) });
+    fc.oneof(
+      { weight: 3, arbitrary: arbs.plausible(schema).map((v) => String(v)) },
+      { weight: 1, arbitrary: urlSafe },
+      { weight: 1, arbitrary: hostileNumber.map(String) },
+    );
   const unknownParam = fc.oneof(
     { weight: 4, arbitrary: fc.constant(undefined) },
     { weight: 1, arbitrary: fc.tuple(urlSafe, urlSafe) },
   );
   const encodedQuery = fc
     .tuple(
-      ...queryParams.map((p) => fc.option(knownOr(p.name, queryValue(p.schema)), { nil: undefined }).map((v) => [p.name, v] as const)),
+      ...queryParams.map((p) =>
+        fc.option(knownOr(p.name, queryValue(p.schema)), { nil: undefined }).map((v) => [p.name, v] as const),
+      ),
       unknownParam,
     )
     .map((pairs) => {
       const parts = pairs
-        .flatMap((pair) => (pair && pair[1] !== undefined ? [`${encode(String(pair[0]))}=${encode(String(pair[1]))}`] : []))
+        .flatMap((pair) =>
+          pair && pair[1] !== undefined ? [`${encode(String(pair[0]))}=${encode(String(pair[1]))}`] : [],
+        )
         .join('&');
       return parts ? `?${parts}` : '';
     });
   const query = fc.oneof({ weight: 9, arbitrary: encodedQuery }, { weight: 1, arbitrary: rawQueries });
   const bodySchema = endpoint.operation.requestBody?.content?.['application/json']?.schema;
-  const body: fc.Arbitrary<{ kind: string; raw?: string; contentType?: string }> = ['GET', 'DELETE'].includes(endpoint.method)
+  const body: fc.Arbitrary<{ kind: string; raw?: string; contentType?: string }> = ['GET', 'DELETE'].includes(
+    endpoint.method,
+  )
     ? fc.constant({ kind: 'no body' })
     : fc.oneof(
-        { weight: 6, arbitrary: fc.tuple(arbs.body(bodySchema), contentTypes).map(([b, ct]) => ({ kind: b.kind, raw: JSON.stringify(b.value) ?? 'null', contentType: ct })) },
-        { weight: 1, arbitrary: rawBodies.map((raw) => ({ kind: 'malformed JSON', raw, contentType: 'application/json' })) },
+        {
+          weight: 6,
+          arbitrary: fc
+            .tuple(arbs.body(bodySchema), contentTypes)
+            .map(([b, ct]) => ({ kind: b.kind, raw: JSON.stringify(b.value) ?? 'null', contentType: ct })),
+        },
+        {
+          weight: 1,
+          arbitrary: rawBodies.map((raw) => ({ kind: 'malformed JSON', raw, contentType: 'application/json' })),
+        },
         { weight: 1, arbitrary: fc.constant({ kind: 'no body' }) },
       );
   return fc.tuple(path, query, body).map(([p, q, b]): FuzzRequest => ({

@@ -14,7 +14,11 @@ export interface ReadResult {
 export async function readLoop(
   baseUrl: string,
   path: string,
-  { total, concurrency = 4, during }: { total: number; concurrency?: number; during?: (done: () => number) => Promise<void> },
+  {
+    total,
+    concurrency = 4,
+    during,
+  }: { total: number; concurrency?: number; during?: (done: () => number) => Promise<void> },
 ): Promise<ReadResult[]> {
   const results: ReadResult[] = [];
   let next = 0;
@@ -38,7 +42,11 @@ export function byNode(results: readonly ReadResult[]): Record<string, number> {
   return counts;
 }
 
-export async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
+export async function until<T>(
+  what: string,
+  probe: () => Promise<T | undefined | false>,
+  timeoutMs = 15_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();

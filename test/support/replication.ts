@@ -27,7 +27,11 @@ async function scalar<T>(url: string, sql: string, params: unknown[] = []): Prom
  * anonymously what was just written (anonymous reads may hit a replica still behind), or that wrote to the
  * primary behind the API's back, where no session position covers the write.
  */
-export async function waitForReplicas(env: Readonly<Record<string, string>>, names?: readonly string[], timeoutMs = 10_000): Promise<void> {
+export async function waitForReplicas(
+  env: Readonly<Record<string, string>>,
+  names?: readonly string[],
+  timeoutMs = 10_000,
+): Promise<void> {
   const insert = await scalar<string>(env.DB_PRIMARY!, 'SELECT pg_current_wal_insert_lsn()::text');
   // In the form replay positions take (replay stops at page boundaries that insert positions skip).
   const target = formatLsn(endOfWal(parseLsn(insert), 8192, 16 * 1024 * 1024));

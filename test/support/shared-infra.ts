@@ -13,6 +13,7 @@ export interface SharedInfraDescriptor {
  */
 export function sharedInfra(): SharedInfraDescriptor {
   const file = process.env[SHARED_INFRA_FILE_VAR];
-  if (!file) throw new Error('shared infra is not running: run e2e suites through jest (the e2e project has a globalSetup)');
+  if (!file)
+    throw new Error('shared infra is not running: run e2e suites through jest (the e2e project has a globalSetup)');
   return JSON.parse(readFileSync(file, 'utf8')) as SharedInfraDescriptor;
 }

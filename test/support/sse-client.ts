@@ -43,7 +43,8 @@ export function openSse(url: string, headers: Record<string, string> = {}): Prom
           for (;;) {
             const found = events.slice(from).find((e) => e.event === event);
             if (found) return found;
-            if (Date.now() > deadline) throw new Error(`no "${event}" event within ${timeoutMs} ms (${events.length} events so far)`);
+            if (Date.now() > deadline)
+              throw new Error(`no "${event}" event within ${timeoutMs} ms (${events.length} events so far)`);
             await new Promise((r) => setTimeout(r, 20));
           }
         },

@@ -12,7 +12,13 @@ const CLI = join(REPO_ROOT, 'tools', 'stack', 'cli.ts');
 
 /** `npm run stack` as a user runs it, in a temp STACK_DIR on free ports; `ctl` is `npm run stack -- <args>`. */
 export interface StackCli {
-  readonly ports: { readonly pg: number; readonly api: number; readonly redis: number; readonly gateway: number; readonly worker: number };
+  readonly ports: {
+    readonly pg: number;
+    readonly api: number;
+    readonly redis: number;
+    readonly gateway: number;
+    readonly worker: number;
+  };
   output(): string;
   /** stdout of a control command; rejects (with stdout) on a non-zero exit. */
   ctl(...args: string[]): Promise<string>;
@@ -24,12 +30,30 @@ async function freeRange(count: number): Promise<number> {
   for (;;) {
     const p = await freePort();
     if (p + count >= 65000) continue;
-    const taken = await Promise.all(Array.from({ length: count - 1 }, (_, i) => waitForPort(p + 1 + i, 0).then(() => true, () => false)));
+    const taken = await Promise.all(
+      Array.from({ length: count - 1 }, (_, i) =>
+        waitForPort(p + 1 + i, 0).then(
+          () => true,
+          () => false,
+        ),
+      ),
+    );
     if (!taken.includes(true)) return p;
   }
 }
 
-export async function startStackCli(options: { replicas: number; apis: number; sync?: boolean; env?: Record<string, string> }): Promise<StackCli> {
+export async function startStackCli(options: {
+  replicas: number;
+  apis: number;
+  sync?: boolean;
+  /** simple (default here): the hand-failover topology these drills were written for; ha: Patroni + etcd. */
+  topology?: 'ha' | 'simple';
+  env?: Record<string, string>;
+  /** More `npm run stack` options, e.g. `--autoscale-workers 1..4`. */
+  args?: readonly string[];
+  /** Worker ports to keep free after --worker-port (the most workers the stack may run). */
+  workerPorts?: number;
+}): Promise<StackCli> {
   const dir = mkdtempSync(join(tmpdir(), 'z2m-stack-'));
   const env = { ...process.env, ...options.env, STACK_DIR: dir };
   const ports = {
@@ -38,14 +62,25 @@ export async function startStackCli(options: { replicas: number; apis: number; s
     redis: await freePort(),
     // Never the defaults (8080, 3101): a developer's own `npm run stack` may be running beside the tests.
     gateway: await freePort(),
-    worker: await freeRange(2),
+    worker: await freeRange(options.workerPorts ?? 2),
   };
   const args = [
     CLI,
-    ...['--apis', `${options.apis}`, '--replicas', `${options.replicas}`, '--pg-port', `${ports.pg}`, '--api-port', `${ports.api}`],
+    ...[
+      '--apis',
+      `${options.apis}`,
+      '--replicas',
+      `${options.replicas}`,
+      '--pg-port',
+      `${ports.pg}`,
+      '--api-port',
+      `${ports.api}`,
+    ],
     ...['--redis-port', `${ports.redis}`, '--gateway-port', `${ports.gateway}`, '--worker-port', `${ports.worker}`],
   ];
   if (options.sync) args.push('--sync');
+  args.push(...(options.args ?? []));
+  if ((options.topology ?? 'simple') === 'simple') args.push('--simple');
   const child: ChildProcess = spawn(TSX, args, { env, cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));

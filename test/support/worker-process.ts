@@ -21,7 +21,11 @@ export interface WorkerInstance {
 
 const logDir = mkdtempSync(join(tmpdir(), 'z2m-worker-logs-'));
 
-export async function startWorker(env: Readonly<Record<string, string>>, name = 'worker', extraEnv: Record<string, string> = {}): Promise<WorkerInstance> {
+export async function startWorker(
+  env: Readonly<Record<string, string>>,
+  name = 'worker',
+  extraEnv: Record<string, string> = {},
+): Promise<WorkerInstance> {
   const port = await freePort();
   const proc = nodeProgram({
     name,

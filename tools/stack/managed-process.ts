@@ -207,7 +207,10 @@ function descendants(root: number): number[] {
 
 function pgrepDescendants(root: number): number[] {
   try {
-    const direct = execFileSync('pgrep', ['-P', String(root)], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
+    const direct = execFileSync('pgrep', ['-P', String(root)], { encoding: 'utf8' })
+      .split('\n')
+      .filter(Boolean)
+      .map(Number);
     return direct.flatMap((pid) => [pid, ...pgrepDescendants(pid)]);
   } catch {
     return [];

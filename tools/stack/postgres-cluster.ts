@@ -34,7 +34,9 @@ export async function startPostgresCluster(options: PostgresClusterOptions): Pro
 
   const names = ['primary', ...replicaPorts.map((_, i) => `replica-${i + 1}`)];
   // Every node carries the setting, so whichever replica is promoted keeps requiring one standby ack.
-  const settings: Record<string, string> = synchronous ? { synchronous_standby_names: `'ANY 1 (${names.map((n) => n.replace(/-/g, '_')).join(', ')})'` } : {};
+  const settings: Record<string, string> = synchronous
+    ? { synchronous_standby_names: `'ANY 1 (${names.map((n) => n.replace(/-/g, '_')).join(', ')})'` }
+    : {};
   const nodeOptions = (name: string, port: number, withSettings = settings) => ({
     name,
     port,
@@ -83,7 +85,13 @@ export async function currentPrimary(nodes: readonly PostgresNode[]): Promise<Po
   let best: { node: PostgresNode; timeline: number } | undefined;
   for (const node of nodes) {
     if (node.process.state !== 'running') continue;
-    if (!(await node.isInRecovery().then((r) => !r, () => false))) continue;
+    if (
+      !(await node.isInRecovery().then(
+        (r) => !r,
+        () => false,
+      ))
+    )
+      continue;
     const timeline = (await node.timeline().catch(() => null)) ?? 0;
     if (!best || timeline > best.timeline) best = { node, timeline };
   }

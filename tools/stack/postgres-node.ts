@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { appendFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { Client } from 'pg';
+import { inRecovery, type QueryOptions, queryOnce } from './pg-query';
 import { ManagedProcess } from './managed-process';
 import { pgBin } from './pg-binaries';
 import { sleep } from './ports';
@@ -60,10 +60,14 @@ export class PostgresNode {
   /** initdb a fresh primary. */
   static async initPrimary(options: PostgresNodeOptions): Promise<PostgresNode> {
     prepareDir(options);
-    await run(pgBin('initdb'), ['-D', options.dataDir, '-A', 'trust', '-U', SUPERUSER, '-E', 'UTF8', '--locale=C', '--no-sync'], {
-      uid: options.user?.uid,
-      gid: options.user?.gid,
-    });
+    await run(
+      pgBin('initdb'),
+      ['-D', options.dataDir, '-A', 'trust', '-U', SUPERUSER, '-E', 'UTF8', '--locale=C', '--no-sync'],
+      {
+        uid: options.user?.uid,
+        gid: options.user?.gid,
+      },
+    );
     const node = new PostgresNode(options);
     appendFileSync(join(options.dataDir, 'postgresql.conf'), "\ninclude_if_exists = 'node.conf'\n");
     node.writeNodeConf();
@@ -75,7 +79,20 @@ export class PostgresNode {
     prepareDir(options);
     await run(
       pgBin('pg_basebackup'),
-      ['-h', '127.0.0.1', '-p', String(primary.port), '-U', SUPERUSER, '-D', options.dataDir, '-X', 'stream', '--checkpoint=fast', '--no-sync'],
+      [
+        '-h',
+        '127.0.0.1',
+        '-p',
+        String(primary.port),
+        '-U',
+        SUPERUSER,
+        '-D',
+        options.dataDir,
+        '-X',
+        'stream',
+        '--checkpoint=fast',
+        '--no-sync',
+      ],
       { uid: options.user?.uid, gid: options.user?.gid },
     );
     const node = new PostgresNode(options);
@@ -95,12 +112,14 @@ export class PostgresNode {
   async waitReady(timeoutMs = 30_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      if (this.process.state === 'exited') throw new Error(`${this.name} exited during startup:\n${this.process.logTail()}`);
+      if (this.process.state === 'exited')
+        throw new Error(`${this.name} exited during startup:\n${this.process.logTail()}`);
       try {
         await this.query('SELECT 1', [], { database: 'postgres', timeoutMs: 1000 });
         return;
       } catch (err) {
-        if (Date.now() > deadline) throw new Error(`${this.name} not ready after ${timeoutMs} ms: ${(err as Error).message}`);
+        if (Date.now() > deadline)
+          throw new Error(`${this.name} not ready after ${timeoutMs} ms: ${(err as Error).message}`, { cause: err });
         await sleep(100);
       }
     }
@@ -111,24 +130,12 @@ export class PostgresNode {
     return this.process.stop('SIGINT', 15_000);
   }
 
-  async query<T = Record<string, unknown>>(
-    sql: string,
-    params: unknown[] = [],
-    { database = 'app', timeoutMs = 5000 }: { database?: string; timeoutMs?: number } = {},
-  ): Promise<T[]> {
-    const client = new Client({ connectionString: this.url(database), connectionTimeoutMillis: timeoutMs, query_timeout: timeoutMs });
-    client.on('error', () => undefined);
-    await client.connect();
-    try {
-      return (await client.query(sql, params)).rows as T[];
-    } finally {
-      await client.end().catch(() => undefined);
-    }
+  query<T = Record<string, unknown>>(sql: string, params: unknown[] = [], options?: QueryOptions): Promise<T[]> {
+    return queryOnce<T>((database) => this.url(database), sql, params, options);
   }
 
-  async isInRecovery(timeoutMs = 1000): Promise<boolean> {
-    const [row] = await this.query<{ r: boolean }>('SELECT pg_is_in_recovery() AS r', [], { database: 'postgres', timeoutMs });
-    return row!.r;
+  isInRecovery(timeoutMs = 1000): Promise<boolean> {
+    return inRecovery((database) => this.url(database), timeoutMs);
   }
 
   /**
@@ -147,10 +154,14 @@ export class PostgresNode {
 
   /** The port this replica streams from, when it streams. */
   async upstreamPort(timeoutMs = 1000): Promise<number | null> {
-    const rows = await this.query<{ port: number }>(`SELECT sender_port AS port FROM pg_stat_wal_receiver WHERE status = 'streaming'`, [], {
-      database: 'postgres',
-      timeoutMs,
-    });
+    const rows = await this.query<{ port: number }>(
+      `SELECT sender_port AS port FROM pg_stat_wal_receiver WHERE status = 'streaming'`,
+      [],
+      {
+        database: 'postgres',
+        timeoutMs,
+      },
+    );
     return rows[0]?.port ?? null;
   }
 
@@ -178,7 +189,10 @@ export class PostgresNode {
   }
 
   private writePrimaryConninfo(primary: PostgresNode): void {
-    appendFileSync(join(this.options.dataDir, 'postgresql.auto.conf'), `primary_conninfo = '${this.conninfoFor(primary)}'\n`);
+    appendFileSync(
+      join(this.options.dataDir, 'postgresql.auto.conf'),
+      `primary_conninfo = '${this.conninfoFor(primary)}'\n`,
+    );
   }
 
   private writeNodeConf(): void {

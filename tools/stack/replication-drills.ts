@@ -12,7 +12,8 @@ export async function promoteReplica(stack: LocalStack, name: string): Promise<s
   const nodes = stack.postgres.nodes;
   const node = nodes.find((n) => n.name === name);
   if (!node) throw new Error(`no PostgreSQL node named "${name}"; known: ${nodes.map((n) => n.name).join(', ')}`);
-  if (node.process.state !== 'running') throw new Error(`${name} is ${node.process.state}; start it (or thaw it) first`);
+  if (node.process.state !== 'running')
+    throw new Error(`${name} is ${node.process.state}; start it (or thaw it) first`);
   if (!(await node.isInRecovery())) throw new Error(`${name} is not a replica: it is a primary already`);
   await refuseToLoseWrites(node, nodes);
   await node.promote();
@@ -25,7 +26,9 @@ export async function promoteReplica(stack: LocalStack, name: string): Promise<s
     lines.push(line);
   }
   if (stack.options.synchronous && following === 0) {
-    lines.push(`warning: synchronous replication and no standby follows ${name}: its commits wait until one does (add-replica)`);
+    lines.push(
+      `warning: synchronous replication and no standby follows ${name}: its commits wait until one does (add-replica)`,
+    );
   }
   return lines.join('\n');
 }
@@ -38,13 +41,20 @@ export async function promoteReplica(stack: LocalStack, name: string): Promise<s
 async function refuseToLoseWrites(node: PostgresNode, nodes: readonly PostgresNode[]): Promise<void> {
   if (await currentPrimary(nodes)) return;
   const received = async (n: PostgresNode) =>
-    (await n.query<{ lsn: string | null }>('SELECT pg_last_wal_receive_lsn()::text AS lsn', [], { database: 'postgres' }))[0]?.lsn ?? '0/0';
+    (
+      await n.query<{ lsn: string | null }>('SELECT pg_last_wal_receive_lsn()::text AS lsn', [], {
+        database: 'postgres',
+      })
+    )[0]?.lsn ?? '0/0';
   const mine = lsnValue(await received(node));
   for (const other of nodes) {
-    if (other === node || other.process.state !== 'running' || !(await other.isInRecovery().catch(() => false))) continue;
+    if (other === node || other.process.state !== 'running' || !(await other.isInRecovery().catch(() => false)))
+      continue;
     const theirs = await received(other);
     if (lsnValue(theirs) > mine) {
-      throw new Error(`${other.name} received more WAL (${theirs}) than ${node.name}: promoting ${node.name} would lose the writes only ${other.name} has. Promote ${other.name}.`);
+      throw new Error(
+        `${other.name} received more WAL (${theirs}) than ${node.name}: promoting ${node.name} would lose the writes only ${other.name} has. Promote ${other.name}.`,
+      );
     }
   }
 }
@@ -65,7 +75,8 @@ async function repoint(replica: PostgresNode, primary: PostgresNode): Promise<st
   await replica.follow(primary);
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {
-    if ((await replica.upstreamPort().catch(() => null)) === primary.port) return `${replica.name} now follows ${primary.name} (streaming)`;
+    if ((await replica.upstreamPort().catch(() => null)) === primary.port)
+      return `${replica.name} now follows ${primary.name} (streaming)`;
     await sleep(200);
   }
   return `${replica.name} was pointed at ${primary.name} but is not streaming after 10 s (see its log: a replica that replayed past the promotion point needs pg_rewind or a fresh clone)`;
@@ -81,12 +92,17 @@ export async function addReplica(stack: LocalStack): Promise<string> {
   const replica = await cluster.addReplica(await nextPort(Math.max(...cluster.nodes.map((n) => n.port)) + 1), name);
   stack.add(postgresMember(replica));
   stack.writeNodesFile();
-  const sync = stack.options.synchronous ? ' It is not a synchronous standby candidate (synchronous_standby_names lists the original nodes).' : '';
+  const sync = stack.options.synchronous
+    ? ' It is not a synchronous standby candidate (synchronous_standby_names lists the original nodes).'
+    : '';
   return `${name} cloned from ${source.name}, streaming on 127.0.0.1:${replica.port}; API instances pick it up from ${stack.nodesFile} within a monitor interval.${sync}`;
 }
 
 /** The port after the cluster's last one when free (tidy addresses), any free port otherwise. */
 async function nextPort(preferred: number): Promise<number> {
-  const busy = await waitForPort(preferred, 0).then(() => true, () => false);
+  const busy = await waitForPort(preferred, 0).then(
+    () => true,
+    () => false,
+  );
   return busy || preferred > 65535 ? freePort() : preferred;
 }

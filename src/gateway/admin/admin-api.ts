@@ -11,7 +11,7 @@ import type { AdminSession } from './admin-session';
 export const ADMIN_PREFIX = '/_gateway/';
 const MAX_ADMIN_BODY = 16 * 1024;
 
-const upstreamChange = z.strictObject({
+export const upstreamChange = z.strictObject({
   action: z.enum(['add', 'remove']),
   url: z
     .string()
@@ -19,7 +19,9 @@ const upstreamChange = z.strictObject({
     .refine((v) => /^http:\/\/[^/]+\/?$/.test(v), 'must be an http://host:port origin without a path')
     .transform((v) => v.replace(/\/$/, '')),
 });
-const purgeRequest = z.strictObject({ path: z.string().regex(/^\/\S*$/, 'must be a path starting with /, optionally ending in *') });
+const purgeRequest = z.strictObject({
+  path: z.string().regex(/^\/\S*$/, 'must be a path starting with /, optionally ending in *'),
+});
 
 export interface AdminDeps {
   readonly upstreams: UpstreamSet;
@@ -53,7 +55,7 @@ export class AdminApi {
       status: { access: 'read', method: 'GET', run: (_q, res) => sendJson(res, 200, this.status()) },
       metrics: { access: 'read', method: 'GET', run: (_q, res) => this.metrics(res) },
       upstreams: { access: 'write', method: 'POST', run: (req, res) => this.changeUpstreams(req, res) },
-      'cache/purge': { access: 'write', method: 'POST', run: (req, res) => this.purge(req, res) },
+      'cache/purge': { access: 'purge', method: 'POST', run: (req, res) => this.purge(req, res) },
       ...deps.routes,
     };
   }
@@ -64,22 +66,51 @@ export class AdminApi {
     if (route === undefined) return sendJsonError(res, 404, `no admin route ${req.url!.split('?')[0]}`);
     if (route.access !== 'open') {
       const verdict = this.deps.auth.check(req.headers.authorization, route.access, publicListener);
-      const bySession = !verdict.ok && verdict.statusCode === 401 && route.session === true && route.access === 'read' && this.deps.session.verify(req.headers.cookie);
-      if (!verdict.ok && !bySession) return sendJsonError(res, verdict.statusCode, verdict.message, undefined, verdict.statusCode === 401 ? ['www-authenticate', 'Bearer'] : []);
+      const bySession =
+        !verdict.ok &&
+        verdict.statusCode === 401 &&
+        route.session === true &&
+        route.access === 'read' &&
+        this.deps.session.verify(req.headers.cookie);
+      if (!verdict.ok && !bySession)
+        return sendJsonError(
+          res,
+          verdict.statusCode,
+          verdict.message,
+          undefined,
+          verdict.statusCode === 401 ? ['www-authenticate', 'Bearer'] : [],
+        );
     }
-    if (req.method !== route.method) return sendJsonError(res, 405, `use ${route.method} for ${ADMIN_PREFIX}${path}`, undefined, ['allow', route.method]);
+    if (req.method !== route.method)
+      return sendJsonError(res, 405, `use ${route.method} for ${ADMIN_PREFIX}${path}`, undefined, [
+        'allow',
+        route.method,
+      ]);
     Promise.resolve(route.run(req, res, publicListener)).catch((err: Error & { statusCode?: number }) => {
       // A body too large to read is not drained on a kept-alive connection: close it after the answer.
       if (err.statusCode === 413) res.shouldKeepAlive = false;
-      sendJsonError(res, err.statusCode && err.statusCode < 500 ? err.statusCode : 500, err.statusCode ? err.message : 'internal error');
+      sendJsonError(
+        res,
+        err.statusCode && err.statusCode < 500 ? err.statusCode : 500,
+        err.statusCode ? err.message : 'internal error',
+      );
     });
   }
 
   private health(res: ServerResponse): void {
     const available = this.deps.upstreams.availableCount();
     const total = this.deps.upstreams.all.length;
-    if (this.deps.draining()) return sendJson(res, 503, { statusCode: 503, error: 'Service Unavailable', message: 'draining: shutting down', status: 'draining' });
-    sendJson(res, 200, { status: available === 0 ? 'no upstream available' : available < total ? 'degraded' : 'ok', upstreams: { available, total } });
+    if (this.deps.draining())
+      return sendJson(res, 503, {
+        statusCode: 503,
+        error: 'Service Unavailable',
+        message: 'draining: shutting down',
+        status: 'draining',
+      });
+    sendJson(res, 200, {
+      status: available === 0 ? 'no upstream available' : available < total ? 'degraded' : 'ok',
+      upstreams: { available, total },
+    });
   }
 
   status(): Record<string, unknown> {
@@ -111,8 +142,10 @@ export class AdminApi {
   private async changeUpstreams(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const { action, url } = parse(upstreamChange, await readJson(req));
     const { upstreams } = this.deps;
-    if (action === 'add' && !upstreams.add(url, 'admin')) return sendJsonError(res, 409, `upstream ${url} is already in the set`);
-    if (action === 'remove' && !upstreams.remove(url)) return sendJsonError(res, 404, `upstream ${url} is not in the set`);
+    if (action === 'add' && !upstreams.add(url, 'admin'))
+      return sendJsonError(res, 409, `upstream ${url} is already in the set`);
+    if (action === 'remove' && !upstreams.remove(url))
+      return sendJsonError(res, 404, `upstream ${url} is not in the set`);
     sendJson(res, action === 'add' ? 201 : 200, { action, url, upstreams: upstreams.all.map((u) => u.url) });
   }
 
@@ -125,7 +158,14 @@ export class AdminApi {
 
 export function sendJson(res: ServerResponse, statusCode: number, body: unknown): void {
   const text = JSON.stringify(body);
-  res.writeHead(statusCode, ['content-type', 'application/json; charset=utf-8', 'cache-control', 'no-store', 'content-length', String(Buffer.byteLength(text))]);
+  res.writeHead(statusCode, [
+    'content-type',
+    'application/json; charset=utf-8',
+    'cache-control',
+    'no-store',
+    'content-length',
+    String(Buffer.byteLength(text)),
+  ]);
   res.end(text);
 }
 
@@ -134,7 +174,8 @@ export const badRequest = (message: string, statusCode = 400) => Object.assign(n
 export function readJson(req: IncomingMessage): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const type = req.headers['content-type'] ?? '';
-    if (!/^application\/json\b/i.test(type)) return reject(badRequest('send a JSON body (content-type: application/json)', 415));
+    if (!/^application\/json\b/i.test(type))
+      return reject(badRequest('send a JSON body (content-type: application/json)', 415));
     const tooLarge = () => badRequest(`request body exceeds ${MAX_ADMIN_BODY} bytes`, 413);
     if (Number(req.headers['content-length'] ?? 0) > MAX_ADMIN_BODY) return reject(tooLarge());
     const chunks: Buffer[] = [];

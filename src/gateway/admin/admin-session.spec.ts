@@ -6,7 +6,11 @@ describe('AdminSession', () => {
   it('issues an HttpOnly, SameSite=Strict cookie scoped to the admin routes that it then accepts', () => {
     const session = new AdminSession();
     const setCookie = session.issue();
-    expect(setCookie).toMatch(new RegExp(`^${ADMIN_SESSION_COOKIE}=\\d+\\.[\\w-]{43}; Path=/_gateway/; Max-Age=43200; HttpOnly; SameSite=Strict$`));
+    expect(setCookie).toMatch(
+      new RegExp(
+        `^${ADMIN_SESSION_COOKIE}=\\d+\\.[\\w-]{43}; Path=/_gateway/; Max-Age=43200; HttpOnly; SameSite=Strict$`,
+      ),
+    );
     expect(session.verify(`other=1; ${cookieOf(setCookie)}; more=2`)).toBe(true);
   });
 
@@ -25,6 +29,8 @@ describe('AdminSession', () => {
   });
 
   it('clears with an expired cookie on the same path', () => {
-    expect(new AdminSession().clear()).toBe(`${ADMIN_SESSION_COOKIE}=; Path=/_gateway/; Max-Age=0; HttpOnly; SameSite=Strict`);
+    expect(new AdminSession().clear()).toBe(
+      `${ADMIN_SESSION_COOKIE}=; Path=/_gateway/; Max-Age=0; HttpOnly; SameSite=Strict`,
+    );
   });
 });

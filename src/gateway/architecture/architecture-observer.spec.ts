@@ -6,7 +6,10 @@ import { UpstreamSet } from '../upstreams/upstream-set';
 import { ArchitectureObserver } from './architecture-observer';
 import type { ArchitectureSnapshot } from './architecture-snapshot';
 
-const listen = (server: Server) => new Promise<string>((resolve) => server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)));
+const listen = (server: Server) =>
+  new Promise<string>((resolve) =>
+    server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)),
+  );
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('ArchitectureObserver (against in-process HTTP servers)', () => {
@@ -16,11 +19,22 @@ describe('ArchitectureObserver (against in-process HTTP servers)', () => {
     served++;
     if (req.url === '/health/ready') {
       res.writeHead(200, { 'content-type': 'application/json' });
-      return res.end(JSON.stringify({ status: 'ok', details: { primary: { status: 'up' }, 'db:primary': { status: 'up', role: 'primary', state: 'healthy' }, redis: { status: 'up' } } }));
+      return res.end(
+        JSON.stringify({
+          status: 'ok',
+          details: {
+            primary: { status: 'up' },
+            'db:primary': { status: 'up', role: 'primary', state: 'healthy' },
+            redis: { status: 'up' },
+          },
+        }),
+      );
     }
     clientRequests += 50;
     res.writeHead(200, { 'content-type': 'text/plain' });
-    res.end(`# HELP http_requests_total x\nhttp_requests_total{route="/articles",instance="api-a"} ${clientRequests}\nhttp_requests_total{route="/health/ready",instance="api-a"} ${served * 100}\n`);
+    res.end(
+      `# HELP http_requests_total x\nhttp_requests_total{route="/articles",instance="api-a"} ${clientRequests}\nhttp_requests_total{route="/health/ready",instance="api-a"} ${served * 100}\n`,
+    );
   });
   // Accepts connections and never answers: a frozen process.
   const hung = createServer(() => undefined);

@@ -53,8 +53,14 @@ class ObservedTarget {
     // A series not created yet counts 0; no samples at all means /metrics failed, so the rate is unknown.
     const add = (w: CounterWindow, v: number | undefined) => (samples.length === 0 ? w.clear() : w.record(at, v ?? 0));
     add(this.requests, sumOf(samples, 'http_requests_total', isClientRoute));
-    add(this.cacheHits, sumOf(samples, 'cache_requests_total', (l) => l.result === 'hit'));
-    add(this.cacheMisses, sumOf(samples, 'cache_requests_total', (l) => l.result === 'miss'));
+    add(
+      this.cacheHits,
+      sumOf(samples, 'cache_requests_total', (l) => l.result === 'hit'),
+    );
+    add(
+      this.cacheMisses,
+      sumOf(samples, 'cache_requests_total', (l) => l.result === 'miss'),
+    );
     add(this.jobs, sumOf(samples, 'queue_jobs_processed_total'));
   }
 
@@ -82,10 +88,14 @@ export interface ObserverDeps {
 export class ArchitectureObserver {
   private readonly scraper: TargetScraper;
   private readonly apis = new Map<string, ObservedTarget>();
-  private readonly workers: Map<string, ObservedTarget>;
+  private readonly workerTargets = new Map<string, ObservedTarget>();
+  /** The workers to read: GATEWAY_OBSERVE_WORKERS, changed at run time through POST /_gateway/architecture/workers. */
+  readonly workers: Set<string>;
   private readonly gatewayResponses = new CounterWindow(RATE_WINDOW_MS);
   private readonly edgeHits = new CounterWindow(RATE_WINDOW_MS);
   private readonly edgeMisses = new CounterWindow(RATE_WINDOW_MS);
+  private readonly pageHits = new CounterWindow(RATE_WINDOW_MS);
+  private readonly pageMisses = new CounterWindow(RATE_WINDOW_MS);
   private databases: DatabaseBox[] = [];
   private running = false;
   /** Bumped by every start and stop, so a round begun before a restart cannot run a second loop. */
@@ -98,7 +108,7 @@ export class ArchitectureObserver {
     private readonly onSnapshot: (snapshot: ArchitectureSnapshot) => void,
   ) {
     this.scraper = new TargetScraper(deps.config.timeoutMs, WANTED);
-    this.workers = new Map(deps.config.workers.map((url) => [url, new ObservedTarget()]));
+    this.workers = new Set(deps.config.workers);
   }
 
   get started(): boolean {
@@ -116,8 +126,11 @@ export class ArchitectureObserver {
     this.epoch++;
     clearTimeout(this.timer);
     // Rates restart from fresh samples next time, rather than spanning the time nobody watched.
-    for (const t of [...this.apis.values(), ...this.workers.values()]) (t.forgetRates(), t.proxied.clear());
-    for (const w of [this.gatewayResponses, this.edgeHits, this.edgeMisses]) w.clear();
+    for (const t of [...this.apis.values(), ...this.workerTargets.values()]) {
+      t.forgetRates();
+      t.proxied.clear();
+    }
+    for (const w of [this.gatewayResponses, this.edgeHits, this.edgeMisses, this.pageHits, this.pageMisses]) w.clear();
   }
 
   async close(): Promise<void> {
@@ -130,7 +143,9 @@ export class ArchitectureObserver {
     const upstreams = this.deps.upstreams.all;
     for (const url of this.apis.keys()) if (!upstreams.some((u) => u.url === url)) this.apis.delete(url);
     for (const u of upstreams) if (!this.apis.has(u.url)) this.apis.set(u.url, new ObservedTarget());
-    const targets = [...this.apis, ...this.workers];
+    for (const url of this.workerTargets.keys()) if (!this.workers.has(url)) this.workerTargets.delete(url);
+    for (const url of this.workers) if (!this.workerTargets.has(url)) this.workerTargets.set(url, new ObservedTarget());
+    const targets = [...this.apis, ...this.workerTargets];
     const readings = await Promise.all(targets.map(([url]) => this.scraper.read(url)));
     if (epoch !== this.epoch) return;
     try {
@@ -139,7 +154,10 @@ export class ArchitectureObserver {
     } catch (err) {
       this.deps.log.error({ err }, 'architecture snapshot failed');
     }
-    this.timer = setTimeout(() => void this.round(epoch), Math.max(0, this.deps.config.intervalMs - (Date.now() - started)));
+    this.timer = setTimeout(
+      () => void this.round(epoch),
+      Math.max(0, this.deps.config.intervalMs - (Date.now() - started)),
+    );
     this.timer.unref();
   }
 
@@ -160,7 +178,9 @@ export class ArchitectureObserver {
         cacheHitRatio: ratioOf(t.cacheHits, t.cacheMisses),
       });
     });
-    const workers = [...this.workers].map(([url, t]) => workerBox({ url, name: t.name, reading: t.reading, jobsPerSecond: t.jobs.perSecond() }));
+    const workers = [...this.workerTargets].map(([url, t]) =>
+      workerBox({ url, name: t.name, reading: t.reading, jobsPerSecond: t.jobs.perSecond() }),
+    );
     const apiReadings = [...this.apis.values()].map((t) => t.reading);
     this.databases = databaseBoxes(apiReadings, this.databases);
     const { intervalMs, rise, fall } = this.deps.health;
@@ -174,7 +194,11 @@ export class ArchitectureObserver {
       apis,
       databases: this.databases,
       redis: redisBox(apiReadings),
-      queue: queueBox(apiReadings, [...this.workers.values()].map((t) => t.reading), workers),
+      queue: queueBox(
+        apiReadings,
+        [...this.workerTargets.values()].map((t) => t.reading),
+        workers,
+      ),
       workers,
     };
   }
@@ -183,14 +207,31 @@ export class ArchitectureObserver {
     const { upstreams, stats, cache } = this.deps;
     const available = upstreams.availableCount(now);
     const total = upstreams.all.length;
-    this.gatewayResponses.record(now, stats.responses.reduce((a, b) => a + b, 0));
-    let edgeCache: GatewayBox['edgeCache'] = { enabled: false, hitRatio: null, entries: 0, bytes: 0 };
+    this.gatewayResponses.record(
+      now,
+      stats.responses.reduce((a, b) => a + b, 0),
+    );
+    let edgeCache: GatewayBox['edgeCache'] = {
+      enabled: false,
+      hitRatio: null,
+      pageHitRatio: null,
+      entries: 0,
+      bytes: 0,
+    };
     if (cache) {
       const s = cache.stats;
       // Served from memory (fresh or stale) against what needed the origin (a fetch or a revalidation).
       this.edgeHits.record(now, s.hits + s.stale);
       this.edgeMisses.record(now, s.misses + s.revalidated);
-      edgeCache = { enabled: true, hitRatio: ratioOf(this.edgeHits, this.edgeMisses) ?? null, entries: cache.store.entries, bytes: cache.store.bytes };
+      this.pageHits.record(now, s.pages.hits + s.pages.stale);
+      this.pageMisses.record(now, s.pages.misses + s.pages.revalidated);
+      edgeCache = {
+        enabled: true,
+        hitRatio: ratioOf(this.edgeHits, this.edgeMisses) ?? null,
+        pageHitRatio: ratioOf(this.pageHits, this.pageMisses) ?? null,
+        entries: cache.store.entries,
+        bytes: cache.store.bytes,
+      };
     }
     const [health, detail] = this.deps.draining()
       ? (['degraded', 'draining: shutting down'] as const)

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
-import { type AdminRoute, parse, readJson, sendJson } from '../admin/admin-api';
+import { type AdminRoute, parse, readJson, sendJson, upstreamChange } from '../admin/admin-api';
 import type { AdminAuth } from '../admin/admin-auth';
 import type { AdminSession } from '../admin/admin-session';
 import { sendJsonError } from '../server/json-error';
@@ -14,10 +14,14 @@ const signIn = z.strictObject({ token: z.string().min(1).max(1024) });
 
 // Everything the page loads is its own: no inline code, no other origin, no framing.
 const PAGE_HEADERS = [
-  'cache-control', 'no-store',
-  'x-content-type-options', 'nosniff',
-  'referrer-policy', 'no-referrer',
-  'x-frame-options', 'DENY',
+  'cache-control',
+  'no-store',
+  'x-content-type-options',
+  'nosniff',
+  'referrer-policy',
+  'no-referrer',
+  'x-frame-options',
+  'DENY',
   'content-security-policy',
   "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
 ];
@@ -36,20 +40,44 @@ export class ArchitecturePage {
   readonly observer: ArchitectureObserver;
 
   constructor(private readonly deps: ArchitecturePageDeps) {
-    this.stream = new EventStream(deps.config.maxClients, { active: () => this.observer.start(), idle: () => this.observer.stop() });
-    this.observer = new ArchitectureObserver({ ...deps, streams: () => this.stream.size }, (snapshot) => this.stream.send('snapshot', JSON.stringify(snapshot)));
+    this.stream = new EventStream(deps.config.maxClients, {
+      active: () => this.observer.start(),
+      idle: () => this.observer.stop(),
+    });
+    this.observer = new ArchitectureObserver({ ...deps, streams: () => this.stream.size }, (snapshot) =>
+      this.stream.send('snapshot', JSON.stringify(snapshot)),
+    );
   }
 
   routes(): Record<string, AdminRoute> {
-    const asset = (type: string, body: string): AdminRoute => ({ access: 'open', method: 'GET', run: (_q, res) => sendAsset(res, type, body) });
+    const asset = (type: string, body: string): AdminRoute => ({
+      access: 'open',
+      method: 'GET',
+      run: (_q, res) => sendAsset(res, type, body),
+    });
     return {
       '': asset('text/html; charset=utf-8', PAGE_HTML),
       'architecture.css': asset('text/css; charset=utf-8', PAGE_STYLE),
       'architecture.js': asset('text/javascript; charset=utf-8', PAGE_SCRIPT),
-      'architecture/session': { access: 'open', method: 'GET', run: (req, res, pub) => this.sessionState(req, res, pub) },
+      'architecture/session': {
+        access: 'open',
+        method: 'GET',
+        run: (req, res, pub) => this.sessionState(req, res, pub),
+      },
       'architecture/sign-in': { access: 'open', method: 'POST', run: (req, res, pub) => this.signIn(req, res, pub) },
-      'architecture/sign-out': { access: 'open', method: 'POST', run: (_q, res) => noContent(res, ['set-cookie', this.deps.session.clear()]) },
-      'architecture/events': { access: 'read', session: true, method: 'GET', run: (req, res) => this.stream.open(req, res) },
+      'architecture/sign-out': {
+        access: 'open',
+        method: 'POST',
+        run: (_q, res) => noContent(res, ['set-cookie', this.deps.session.clear()]),
+      },
+      // Which workers the page reads: a stack that adds and drains workers (autoscaling) says so here.
+      'architecture/workers': { access: 'write', method: 'POST', run: (req, res) => this.changeWorkers(req, res) },
+      'architecture/events': {
+        access: 'read',
+        session: true,
+        method: 'GET',
+        run: (req, res) => this.stream.open(req, res),
+      },
     };
   }
 
@@ -57,6 +85,16 @@ export class ArchitecturePage {
   async close(): Promise<void> {
     this.stream.close();
     await this.observer.close();
+  }
+
+  private async changeWorkers(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const { action, url } = parse(upstreamChange, await readJson(req));
+    const { workers } = this.observer;
+    if (action === 'add' && workers.has(url)) return sendJsonError(res, 409, `worker ${url} is already observed`);
+    if (action === 'remove' && !workers.has(url)) return sendJsonError(res, 404, `worker ${url} is not observed`);
+    if (action === 'add') workers.add(url);
+    else workers.delete(url);
+    sendJson(res, action === 'add' ? 201 : 200, { action, url, workers: [...workers] });
   }
 
   private sessionState(req: IncomingMessage, res: ServerResponse, publicListener: boolean): void {

@@ -16,7 +16,14 @@ export interface GatewayBox extends Box {
   readonly rps: number | null;
   readonly inFlight: number;
   readonly upstreams: { readonly available: number; readonly total: number };
-  readonly edgeCache: { readonly enabled: boolean; readonly hitRatio: number | null; readonly entries: number; readonly bytes: number };
+  readonly edgeCache: {
+    readonly enabled: boolean;
+    readonly hitRatio: number | null;
+    /** The same for page loads (Accept: text/html) alone. */
+    readonly pageHitRatio: number | null;
+    readonly entries: number;
+    readonly bytes: number;
+  };
   readonly streams: number;
 }
 
@@ -50,6 +57,8 @@ export interface QueueBox extends Box {
   readonly failed: number | null;
   readonly completed: number | null;
   readonly outboxPending: number | null;
+  /** Worker processes up: with autoscaling, this follows the backlog. */
+  readonly workers: number;
 }
 
 export interface WorkerBox extends Box {
@@ -105,10 +114,22 @@ export function combineHealth(healths: readonly Health[]): Health {
 export function apiBox(f: ApiFacts): ApiBox {
   const r = f.reading;
   const readiness = r === undefined ? 'not read yet' : (r.readiness?.status ?? r.error ?? 'unreachable');
-  const base = { id: f.url, name: f.name ?? f.url.replace(/^http:\/\//, ''), url: f.url, rotation: f.rotation, readiness, inFlight: f.inFlight };
+  const base = {
+    id: f.url,
+    name: f.name ?? f.url.replace(/^http:\/\//, ''),
+    url: f.url,
+    rotation: f.rotation,
+    readiness,
+    inFlight: f.inFlight,
+  };
   const rates = { rps: nullable(f.rps), proxiedRps: nullable(f.proxiedRps), cacheHitRatio: nullable(f.cacheHitRatio) };
   const [health, detail] = apiHealth(f, r);
-  return { ...base, ...(health === 'down' ? { rps: null, proxiedRps: rates.proxiedRps, cacheHitRatio: null } : rates), health, detail };
+  return {
+    ...base,
+    ...(health === 'down' ? { rps: null, proxiedRps: rates.proxiedRps, cacheHitRatio: null } : rates),
+    health,
+    detail,
+  };
 }
 
 function apiHealth(f: ApiFacts, r: TargetReading | undefined): [Health, string] {
@@ -116,11 +137,14 @@ function apiHealth(f: ApiFacts, r: TargetReading | undefined): [Health, string] 
   if (f.rotation === 'down') return ['down', `out of rotation: ${f.lastCheckDetail ?? 'failed checks'}`];
   if (f.rotation === 'unknown') return ['unknown', 'not checked yet'];
   // The gateway keeps an upstream "draining" until it rises again, also once the process has exited.
-  if (f.rotation === 'draining') return r && !r.readiness ? ['down', `out of rotation: drained, then ${r.error ?? 'gone'}`] : ['degraded', 'draining: finishing in-flight requests'];
+  if (f.rotation === 'draining')
+    return r && !r.readiness
+      ? ['down', `out of rotation: drained, then ${r.error ?? 'gone'}`]
+      : ['degraded', 'draining: finishing in-flight requests'];
   if (f.rotation === 'ejected') return ['degraded', 'ejected after a failed request'];
   if (r === undefined) return ['unknown', 'not read yet'];
   if (!r.readiness) return ['degraded', `in rotation, but not answering: ${r.error ?? 'unreachable'}`];
-  if (r.readiness.status === 'degraded') return ['degraded', `degraded: ${notUp(r.readiness.details).join(', ')}`];
+  if (r.readiness.status === 'degraded') return ['degraded', degradedApiDetail(r.readiness.details)];
   if (r.readiness.httpStatus !== 200) return ['degraded', `readiness ${r.readiness.status}`];
   return ['up', 'serving'];
 }
@@ -137,18 +161,48 @@ export function workerBox(f: WorkerFacts): WorkerBox {
     jobsPerSecond: nullable(f.jobsPerSecond),
   };
   if (r === undefined) return { ...base, ...metrics, health: 'unknown', detail: 'not read yet' };
-  if (!r.readiness) return { ...base, active: null, concurrency: null, jobsPerSecond: null, health: 'down', detail: r.error ?? 'unreachable' };
+  if (!r.readiness)
+    return {
+      ...base,
+      active: null,
+      concurrency: null,
+      jobsPerSecond: null,
+      health: 'down',
+      detail: r.error ?? 'unreachable',
+    };
   const { status, httpStatus, details } = r.readiness;
-  if (status === 'draining') return { ...base, ...metrics, health: 'degraded', detail: 'draining: finishing active jobs' };
-  if (httpStatus !== 200) return { ...base, ...metrics, health: 'down', detail: `not ready: ${notUp(details).join(', ') || status}` };
-  if (status === 'degraded') return { ...base, ...metrics, health: 'degraded', detail: `degraded: ${notUp(details).join(', ')}` };
+  if (status === 'draining')
+    return { ...base, ...metrics, health: 'degraded', detail: 'draining: finishing active jobs' };
+  if (httpStatus !== 200)
+    return { ...base, ...metrics, health: 'down', detail: `not ready: ${notUp(details).join(', ') || status}` };
+  if (status === 'degraded')
+    return { ...base, ...metrics, health: 'degraded', detail: `degraded: ${notUp(details).join(', ')}` };
   return { ...base, ...metrics, health: 'up', detail: 'taking jobs' };
 }
 
-const notUp = (details: Readonly<Record<string, CheckDetail>>) => Object.keys(details).filter((k) => details[k]!.status !== 'up');
+const notUp = (details: Readonly<Record<string, CheckDetail>>) =>
+  Object.keys(details).filter((k) => details[k]!.status !== 'up');
+
+/** What a degraded instance still does, in the words a reader of the page needs: read-only first. */
+function degradedApiDetail(details: Readonly<Record<string, CheckDetail>>): string {
+  const down = notUp(details);
+  const modes = [
+    ...(down.includes('primary') ? ['read-only (no primary)'] : []),
+    ...(down.includes('redis') ? ['no sessions (Redis down)'] : []),
+  ];
+  const rest = down.filter((k) => k !== 'primary' && k !== 'redis');
+  return [...modes, ...(rest.length ? [`degraded: ${rest.join(', ')}`] : [])].join('; ');
+}
 
 // What the API's topology monitor calls a node's state (src/infra/database), as a box colour.
-const DB_STATE_HEALTH: Readonly<Record<string, Health>> = { healthy: 'up', lagging: 'degraded', suspect: 'degraded', down: 'down', fenced: 'down', 'not responding': 'down' };
+const DB_STATE_HEALTH: Readonly<Record<string, Health>> = {
+  healthy: 'up',
+  lagging: 'degraded',
+  suspect: 'degraded',
+  down: 'down',
+  fenced: 'down',
+  'not responding': 'down',
+};
 const ROLE_ORDER: Readonly<Record<string, number>> = { primary: 0, replica: 1 };
 
 interface DbReport {
@@ -166,7 +220,10 @@ interface DbReport {
  * reported role, the largest lag. Primaries first, a serving one before a dead one, so a promotion swaps
  * the boxes. With no instance answering, the last known nodes stay on the page as unknown.
  */
-export function databaseBoxes(apiReadings: readonly (TargetReading | undefined)[], previous: readonly DatabaseBox[]): DatabaseBox[] {
+export function databaseBoxes(
+  apiReadings: readonly (TargetReading | undefined)[],
+  previous: readonly DatabaseBox[],
+): DatabaseBox[] {
   const byNode = new Map<string, DbReport[]>();
   for (const r of apiReadings) {
     for (const [key, d] of Object.entries(r?.readiness?.details ?? {})) {
@@ -176,9 +233,25 @@ export function databaseBoxes(apiReadings: readonly (TargetReading | undefined)[
     }
   }
   if (byNode.size === 0) {
-    return previous.map((p) => ({ ...p, health: 'unknown', detail: 'no API instance reports on it', lagSeconds: null, lagBytes: null, reportedBy: 0 }));
+    return previous.map((p) => ({
+      ...p,
+      health: 'unknown',
+      detail: 'no API instance reports on it',
+      lagSeconds: null,
+      lagBytes: null,
+      reportedBy: 0,
+    }));
   }
-  const boxes = [...byNode].map(([name, reports]) => databaseBox(name, reports));
+  let boxes = [...byNode].map(([name, reports]) => databaseBox(name, reports));
+  // Every instance that reports finds no primary: the tier is read-only, and the replicas that still serve say so.
+  const primaryChecks = apiReadings.flatMap((r) =>
+    r?.readiness?.details.primary ? [r.readiness.details.primary] : [],
+  );
+  if (primaryChecks.length > 0 && primaryChecks.every((d) => d.status !== 'up')) {
+    boxes = boxes.map((b) =>
+      b.role === 'replica' && b.health !== 'down' ? { ...b, detail: `read-only: ${b.detail}, no primary` } : b,
+    );
+  }
   return boxes.sort((a, b) => rank(a) - rank(b) || a.name.localeCompare(b.name, 'en', { numeric: true }));
 }
 
@@ -204,14 +277,27 @@ function dbReport(d: CheckDetail): DbReport {
 function databaseBox(name: string, reports: readonly DbReport[]): DatabaseBox {
   const health = combineHealth(reports.map((r) => r.health));
   const role = mostCommon(reports.map((r) => r.role).filter((r) => r !== 'unknown')) ?? 'unknown';
-  const maxOf = (pick: (r: DbReport) => number | null) => reports.reduce<number | null>((m, r) => (pick(r) === null ? m : Math.max(m ?? -Infinity, pick(r)!)), null);
+  const maxOf = (pick: (r: DbReport) => number | null) =>
+    reports.reduce<number | null>((m, r) => (pick(r) === null ? m : Math.max(m ?? -Infinity, pick(r)!)), null);
   const lagSeconds = maxOf((r) => r.lagSeconds);
   const worst = reports.find((r) => r.health === 'down') ?? reports.find((r) => r.health === 'degraded') ?? reports[0]!;
   const downCount = reports.filter((r) => r.health === 'down').length;
   let detail = worst.state + (worst.error ? `: ${worst.error}` : '');
   if (worst.state === 'lagging' && lagSeconds !== null) detail = `lagging ${lagSeconds.toFixed(1)} s`;
-  if (health === 'degraded' && downCount > 0 && downCount < reports.length) detail = `down for ${downCount} of ${reports.length} instances`;
-  return { id: `db:${name}`, name, role, state: worst.state, health, detail, lagSeconds, lagBytes: maxOf((r) => r.lagBytes), timeline: maxOf((r) => r.timeline), reportedBy: reports.length };
+  if (health === 'degraded' && downCount > 0 && downCount < reports.length)
+    detail = `down for ${downCount} of ${reports.length} instances`;
+  return {
+    id: `db:${name}`,
+    name,
+    role,
+    state: worst.state,
+    health,
+    detail,
+    lagSeconds,
+    lagBytes: maxOf((r) => r.lagBytes),
+    timeline: maxOf((r) => r.timeline),
+    reportedBy: reports.length,
+  };
 }
 
 function mostCommon(values: readonly string[]): string | undefined {
@@ -224,7 +310,14 @@ function mostCommon(values: readonly string[]): string | undefined {
 export function redisBox(apiReadings: readonly (TargetReading | undefined)[]): Box {
   const reports = apiReadings.flatMap((r) => (r?.readiness?.details.redis ? [r.readiness.details.redis] : []));
   const health = combineHealth(reports.map((d): Health => (d.status === 'up' ? 'up' : 'down')));
-  const detail = health === 'unknown' ? 'no API instance reports on it' : health === 'up' ? 'answering' : health === 'down' ? 'unreachable' : 'unreachable for some instances';
+  const detail =
+    health === 'unknown'
+      ? 'no API instance reports on it'
+      : health === 'up'
+        ? 'answering'
+        : health === 'down'
+          ? 'unreachable'
+          : 'unreachable for some instances';
   return { id: 'redis', name: 'redis', health, detail };
 }
 
@@ -232,7 +325,11 @@ export function redisBox(apiReadings: readonly (TargetReading | undefined)[]): B
  * The queue: reachable as the instances' and workers' `queue` checks say (the API calls an unreachable
  * queue degraded, since jobs wait in its outbox); depth is queue-wide, so the max over processes, not the sum.
  */
-export function queueBox(apiReadings: readonly (TargetReading | undefined)[], workerReadings: readonly (TargetReading | undefined)[], workers: readonly WorkerBox[]): QueueBox {
+export function queueBox(
+  apiReadings: readonly (TargetReading | undefined)[],
+  workerReadings: readonly (TargetReading | undefined)[],
+  workers: readonly WorkerBox[],
+): QueueBox {
   const all = [...apiReadings, ...workerReadings];
   const checks = all.flatMap((r) => (r?.readiness?.details.queue ? [r.readiness.details.queue] : []));
   let health = combineHealth(checks.map((d): Health => (d.status === 'up' ? 'up' : 'down')));
@@ -240,16 +337,39 @@ export function queueBox(apiReadings: readonly (TargetReading | undefined)[], wo
   const depth = (state: string) => maxPerQueue(samples, 'queue_jobs', (l) => l.state === state);
   const waiting = sumNullable(depth('waiting'), depth('prioritized'));
   const outboxPending = maxPerQueue(samples, 'outbox_pending_rows', () => true);
-  let detail = health === 'up' ? 'reachable' : health === 'down' ? 'unreachable: jobs wait in the outbox' : health === 'unknown' ? 'no process reports on it' : 'unreachable for some processes';
+  let detail =
+    health === 'up'
+      ? 'reachable'
+      : health === 'down'
+        ? 'unreachable: jobs wait in the outbox'
+        : health === 'unknown'
+          ? 'no process reports on it'
+          : 'unreachable for some processes';
   if (health === 'up' && (waiting ?? 0) > 0 && workers.length > 0 && !workers.some((w) => w.health === 'up')) {
     health = 'degraded';
     detail = 'jobs waiting and no worker is up';
   }
-  return { id: 'queue', name: 'queue', health, detail, waiting, active: depth('active'), delayed: depth('delayed'), failed: depth('failed'), completed: depth('completed'), outboxPending };
+  return {
+    id: 'queue',
+    name: 'queue',
+    health,
+    detail,
+    waiting,
+    active: depth('active'),
+    delayed: depth('delayed'),
+    failed: depth('failed'),
+    completed: depth('completed'),
+    outboxPending,
+    workers: workers.filter((w) => w.health === 'up').length,
+  };
 }
 
 /** Every process reports the same queue-wide gauges: the max per queue, summed over queues. */
-function maxPerQueue(samples: readonly Sample[], name: string, where: (labels: Sample['labels']) => boolean): number | null {
+function maxPerQueue(
+  samples: readonly Sample[],
+  name: string,
+  where: (labels: Sample['labels']) => boolean,
+): number | null {
   const perQueue = new Map<string, number>();
   for (const s of samples) {
     if (s.name !== name || !where(s.labels) || !Number.isFinite(s.value)) continue;

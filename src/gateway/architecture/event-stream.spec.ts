@@ -5,7 +5,9 @@ import { EventStream } from './event-stream';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A raw client: status, everything received, and a way to hang up. */
-function connect(url: string): Promise<{ status: number; text: () => string; close: () => void; ended: Promise<void> }> {
+function connect(
+  url: string,
+): Promise<{ status: number; text: () => string; close: () => void; ended: Promise<void> }> {
   return new Promise((resolve, reject) => {
     let text = '';
     const req = request(url, { agent: false }, (res) => {
@@ -52,7 +54,9 @@ describe('EventStream', () => {
 
     stream.send('snapshot', '{"seq":2}');
     await sleep(50);
-    expect(first.text()).toBe('retry: 2000\n\nid: 1\nevent: snapshot\ndata: {"seq":1}\n\nid: 2\nevent: snapshot\ndata: {"seq":2}\n\n');
+    expect(first.text()).toBe(
+      'retry: 2000\n\nid: 1\nevent: snapshot\ndata: {"seq":1}\n\nid: 2\nevent: snapshot\ndata: {"seq":2}\n\n',
+    );
 
     first.close();
     await sleep(50);

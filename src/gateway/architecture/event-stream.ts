@@ -40,13 +40,22 @@ export class EventStream {
   open(req: IncomingMessage, res: ServerResponse): void {
     if (this.closed) return sendJsonError(res, 503, 'the gateway is shutting down');
     if (this.clients.size >= this.maxClients) {
-      return sendJsonError(res, 503, `too many open architecture streams (limit ${this.maxClients}, GATEWAY_OBSERVE_MAX_CLIENTS)`, undefined, ['retry-after', '5']);
+      return sendJsonError(
+        res,
+        503,
+        `too many open architecture streams (limit ${this.maxClients}, GATEWAY_OBSERVE_MAX_CLIENTS)`,
+        undefined,
+        ['retry-after', '5'],
+      );
     }
     res.writeHead(200, [
-      'content-type', 'text/event-stream; charset=utf-8',
-      'cache-control', 'no-store',
+      'content-type',
+      'text/event-stream; charset=utf-8',
+      'cache-control',
+      'no-store',
       // Tells a buffering proxy in front (nginx) to pass events through as they come.
-      'x-accel-buffering', 'no',
+      'x-accel-buffering',
+      'no',
     ]);
     res.write(`retry: ${RETRY_MS}\n\n`);
     if (this.latest !== undefined) res.write(this.latest);

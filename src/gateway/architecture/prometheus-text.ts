@@ -89,7 +89,11 @@ function parseLabels(text: string): { labels: Record<string, string>; length: nu
 }
 
 /** The sum of every sample named `name` whose labels pass `where`; undefined when there is none. */
-export function sumOf(samples: readonly Sample[], name: string, where: (labels: Sample['labels']) => boolean = () => true): number | undefined {
+export function sumOf(
+  samples: readonly Sample[],
+  name: string,
+  where: (labels: Sample['labels']) => boolean = () => true,
+): number | undefined {
   let sum: number | undefined;
   for (const s of samples) if (s.name === name && where(s.labels)) sum = (sum ?? 0) + s.value;
   return sum;

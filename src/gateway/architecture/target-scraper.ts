@@ -33,19 +33,30 @@ export class TargetScraper {
     private readonly timeoutMs: number,
     private readonly wanted: ReadonlySet<string>,
   ) {
-    this.agent = new Agent({ connections: 2, pipelining: 1, connectTimeout: timeoutMs, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
+    this.agent = new Agent({
+      connections: 2,
+      pipelining: 1,
+      connectTimeout: timeoutMs,
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+    });
   }
 
   async read(origin: string): Promise<TargetReading> {
     const at = Date.now();
     const signal = AbortSignal.timeout(this.timeoutMs);
     // The hard deadline holds even if a library timer misbehaves: a hung process must not stall a round.
-    const deadline = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timeout')), this.timeoutMs + 50).unref());
+    const deadline = new Promise<never>((_, reject) =>
+      setTimeout(() => reject(new Error('timeout')), this.timeoutMs + 50).unref(),
+    );
     const [ready, metrics] = await Promise.allSettled([
       Promise.race([this.get(origin, '/health/ready', signal), deadline]),
       Promise.race([this.get(origin, '/metrics', signal), deadline]),
     ]);
-    const samples = metrics.status === 'fulfilled' && metrics.value.status === 200 ? parsePrometheusText(metrics.value.body, this.wanted) : [];
+    const samples =
+      metrics.status === 'fulfilled' && metrics.value.status === 200
+        ? parsePrometheusText(metrics.value.body, this.wanted)
+        : [];
     if (ready.status === 'rejected') return { at, error: describeError(ready.reason), samples };
     return { at, readiness: readinessOf(ready.value.status, ready.value.body), samples };
   }
@@ -55,7 +66,13 @@ export class TargetScraper {
   }
 
   private async get(origin: string, path: string, signal: AbortSignal): Promise<{ status: number; body: string }> {
-    const res = await this.agent.request({ origin, path, method: 'GET', signal, headers: { 'user-agent': 'zero-to-millions-gateway/architecture' } });
+    const res = await this.agent.request({
+      origin,
+      path,
+      method: 'GET',
+      signal,
+      headers: { 'user-agent': 'zero-to-millions-gateway/architecture' },
+    });
     const chunks: Buffer[] = [];
     let size = 0;
     for await (const chunk of res.body as AsyncIterable<Buffer>) {
@@ -73,7 +90,8 @@ export class TargetScraper {
 function readinessOf(httpStatus: number, body: string): Readiness {
   try {
     const parsed = JSON.parse(body) as { status?: unknown; details?: unknown };
-    const details = parsed.details && typeof parsed.details === 'object' ? (parsed.details as Record<string, CheckDetail>) : {};
+    const details =
+      parsed.details && typeof parsed.details === 'object' ? (parsed.details as Record<string, CheckDetail>) : {};
     return { httpStatus, status: typeof parsed.status === 'string' ? parsed.status : `HTTP ${httpStatus}`, details };
   } catch {
     return { httpStatus, status: `HTTP ${httpStatus}`, details: {} };
@@ -82,7 +100,13 @@ function readinessOf(httpStatus: number, body: string): Readiness {
 
 function describeError(err: unknown): string {
   const e = err as { code?: string; name?: string; message?: string };
-  if (e.name === 'TimeoutError' || e.name === 'AbortError' || e.message === 'timeout' || e.code === 'UND_ERR_HEADERS_TIMEOUT') return 'timeout';
+  if (
+    e.name === 'TimeoutError' ||
+    e.name === 'AbortError' ||
+    e.message === 'timeout' ||
+    e.code === 'UND_ERR_HEADERS_TIMEOUT'
+  )
+    return 'timeout';
   if (e.code === 'ECONNREFUSED') return 'connection refused';
   return e.code ?? e.message ?? String(err);
 }

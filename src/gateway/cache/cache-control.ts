@@ -18,11 +18,22 @@ const NONE: CacheDirectives = Object.freeze({ public: false, private: false, noS
  */
 export function parseCacheControl(header: string | undefined): CacheDirectives {
   if (!header) return NONE;
-  const d: { -readonly [K in keyof CacheDirectives]: CacheDirectives[K] } = { public: false, private: false, noStore: false, noCache: false };
+  const d: { -readonly [K in keyof CacheDirectives]: CacheDirectives[K] } = {
+    public: false,
+    private: false,
+    noStore: false,
+    noCache: false,
+  };
   for (const part of header.split(',')) {
     const eq = part.indexOf('=');
     const name = (eq === -1 ? part : part.slice(0, eq)).trim().toLowerCase();
-    const arg = eq === -1 ? undefined : part.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1');
+    const arg =
+      eq === -1
+        ? undefined
+        : part
+            .slice(eq + 1)
+            .trim()
+            .replace(/^"(.*)"$/, '$1');
     switch (name) {
       case 'public':
         d.public = true;

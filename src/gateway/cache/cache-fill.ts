@@ -10,10 +10,11 @@ import type { CachedResponse } from './edge-cache-store';
 export interface FillOwner {
   readonly maxEntryBytes: number;
   readonly defaultStaleIfErrorSeconds: number;
-  keep(primary: string, entry: CachedResponse): void;
+  /** Stores the entry unless its path was purged after `fetchedSince`; false if it was not stored. */
+  keep(primary: string, entry: CachedResponse, fetchedSince: number): boolean;
   markUncacheable(key: string, path: string): void;
   settled(fill: CacheFill, entry: CachedResponse | undefined): void;
-  served(label: CacheLabel, statusCode: number): void;
+  served(label: CacheLabel, statusCode: number, req: IncomingMessage): void;
 }
 
 export interface FillRequest {
@@ -44,15 +45,20 @@ export class CacheFill implements ResponseTap {
   private chunks: Buffer[] = [];
   private bytes = 0;
   private done = false;
-  private readonly waiters: Array<(entry: CachedResponse | undefined) => void> = [];
+  private readonly waiters: Array<(entry: CachedResponse | undefined, purged: boolean) => void> = [];
+  /** When the origin request went out: a purge after this may have retired what it brings back. */
+  private readonly startedAt = Date.now();
 
   constructor(
     private readonly owner: FillOwner,
     readonly request: FillRequest,
   ) {}
 
-  /** A coalesced request waits here for the fill's entry (undefined: fetch for yourself). */
-  wait(callback: (entry: CachedResponse | undefined) => void): void {
+  /**
+   * A coalesced request waits here for the fill's entry (undefined: fetch for yourself; `purged`: the path was
+   * purged while this fill was under way, so its response is the old one and the waiter should look again).
+   */
+  wait(callback: (entry: CachedResponse | undefined, purged: boolean) => void): void {
     this.waiters.push(callback);
   }
 
@@ -92,10 +98,18 @@ export class CacheFill implements ResponseTap {
   onResponseEnd(): void {
     if (this.decision === undefined) return this.settle(undefined);
     const { path, req, primary } = this.request;
-    const entry = cachedResponse(path, this.statusCode, this.headers, Buffer.concat(this.chunks, this.bytes), this.decision, req.headers, Date.now());
+    const entry = cachedResponse(
+      path,
+      this.statusCode,
+      this.headers,
+      Buffer.concat(this.chunks, this.bytes),
+      this.decision,
+      req.headers,
+      Date.now(),
+    );
     this.chunks = [];
-    this.owner.keep(primary, entry);
-    this.settle(entry);
+    const kept = this.owner.keep(primary, entry, this.startedAt);
+    this.settle(kept ? entry : undefined, !kept);
   }
 
   onResponseAbort(): void {
@@ -128,8 +142,8 @@ export class CacheFill implements ResponseTap {
         staleWhileRevalidateMs: decision.staleWhileRevalidateMs,
         staleIfErrorMs: decision.staleIfErrorMs,
       };
-      this.owner.keep(this.request.primary, refreshed);
-      this.settle(refreshed);
+      const kept = this.owner.keep(this.request.primary, refreshed, this.startedAt);
+      this.settle(kept ? refreshed : undefined, !kept);
       this.deliver(refreshed, 'REVALIDATED');
     } else {
       this.settle(undefined);
@@ -141,14 +155,14 @@ export class CacheFill implements ResponseTap {
     const { client, method, requestId, req } = this.request;
     if (client === null || client.destroyed) return;
     const ifNoneMatch = req.headers['if-none-match'];
-    this.owner.served(label, serveCached(client, entry, label, Date.now(), method, requestId, ifNoneMatch));
+    this.owner.served(label, serveCached(client, entry, label, Date.now(), method, requestId, ifNoneMatch), req);
   }
 
-  private settle(entry: CachedResponse | undefined): void {
+  private settle(entry: CachedResponse | undefined, purged = false): void {
     if (this.done) return;
     this.done = true;
     this.owner.settled(this, entry);
-    for (const w of this.waiters.splice(0)) w(entry);
+    for (const w of this.waiters.splice(0)) w(entry, purged);
   }
 }
 
@@ -162,7 +176,8 @@ export function mergeHeaders(stored: readonly string[], fresh: readonly string[]
     if (!MERGE_SKIP.has(name)) replaced.add(name);
   }
   const out: string[] = [];
-  for (let i = 0; i < stored.length; i += 2) if (!replaced.has(stored[i]!.toLowerCase())) out.push(stored[i]!, stored[i + 1]!);
+  for (let i = 0; i < stored.length; i += 2)
+    if (!replaced.has(stored[i]!.toLowerCase())) out.push(stored[i]!, stored[i + 1]!);
   for (let i = 0; i < fresh.length; i += 2) {
     const name = fresh[i]!.toLowerCase();
     if (replaced.has(name) && name !== 'age' && name !== 'x-request-id') out.push(fresh[i]!, fresh[i + 1]!);

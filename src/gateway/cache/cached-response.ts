@@ -11,7 +11,8 @@ const NOT_STORED = new Set(['age', 'x-request-id', 'x-edge-cache', 'connection',
 
 export function storedHeaders(headers: readonly string[]): string[] {
   const out: string[] = [];
-  for (let i = 0; i < headers.length; i += 2) if (!NOT_STORED.has(headers[i]!.toLowerCase())) out.push(headers[i]!, headers[i + 1]!);
+  for (let i = 0; i < headers.length; i += 2)
+    if (!NOT_STORED.has(headers[i]!.toLowerCase())) out.push(headers[i]!, headers[i + 1]!);
   return out;
 }
 
@@ -54,7 +55,8 @@ export function originAgeMs(headers: readonly string[]): number {
 
 /** Does the request's value of every Vary header match the one the entry was fetched with? */
 export function matchesVary(entry: CachedResponse, headers: IncomingHttpHeaders): boolean {
-  for (const name of entry.vary) if (String(headers[name] ?? '').trim() !== String(entry.varyValues[name] ?? '').trim()) return false;
+  for (const name of entry.vary)
+    if (String(headers[name] ?? '').trim() !== String(entry.varyValues[name] ?? '').trim()) return false;
   return true;
 }
 
@@ -70,7 +72,9 @@ export function serveCached(
 ): number {
   const age = Math.max(0, Math.floor((now - entry.bornAt) / 1000));
   const notModified = ifNoneMatch !== undefined && entry.etag !== undefined && etagMatches(ifNoneMatch, entry.etag);
-  const headers = notModified ? entry.headers.filter((_, i, all) => !BODY_HEADERS.has(all[i - (i % 2)]!.toLowerCase())) : entry.headers.slice();
+  const headers = notModified
+    ? entry.headers.filter((_, i, all) => !BODY_HEADERS.has(all[i - (i % 2)]!.toLowerCase()))
+    : entry.headers.slice();
   headers.push('age', String(age), 'x-edge-cache', label, 'x-request-id', requestId);
   const statusCode = notModified ? 304 : entry.statusCode;
   res.writeHead(statusCode, headers);

@@ -6,7 +6,9 @@ import { mergeHeaders } from './cache-fill';
 
 describe('parseCacheControl', () => {
   it('reads the directives the edge needs, case-insensitively', () => {
-    expect(parseCacheControl('Public, Max-Age=60, s-maxage="120", stale-while-revalidate=5, stale-if-error=30')).toEqual({
+    expect(
+      parseCacheControl('Public, Max-Age=60, s-maxage="120", stale-while-revalidate=5, stale-if-error=30'),
+    ).toEqual({
       public: true,
       private: false,
       noStore: false,
@@ -19,7 +21,10 @@ describe('parseCacheControl', () => {
   });
 
   it('treats field-name forms of private and no-cache as the whole thing', () => {
-    expect(parseCacheControl('public, private="set-cookie", no-cache="x"')).toMatchObject({ private: true, noCache: true });
+    expect(parseCacheControl('public, private="set-cookie", no-cache="x"')).toMatchObject({
+      private: true,
+      noCache: true,
+    });
   });
 
   it('ignores malformed or negative seconds', () => {
@@ -33,8 +38,40 @@ describe('storability (the admission rule)', () => {
   const decide = (headers: string[], status = 200) => storability(status, headers, 60);
 
   it('stores public responses with a TTL, s-maxage over max-age', () => {
-    expect(decide(['Cache-Control', 'public, max-age=10, s-maxage=30'])).toMatchObject({ storable: true, ttlMs: 30_000, staleIfErrorMs: 60_000, vary: [] });
-    expect(decide(['cache-control', 'public', 'cache-control', 'max-age=5'])).toMatchObject({ storable: true, ttlMs: 5000 });
+    expect(decide(['Cache-Control', 'public, max-age=10, s-maxage=30'])).toMatchObject({
+      storable: true,
+      ttlMs: 30_000,
+      staleIfErrorMs: 60_000,
+      vary: [],
+    });
+    expect(decide(['cache-control', 'public', 'cache-control', 'max-age=5'])).toMatchObject({
+      storable: true,
+      ttlMs: 5000,
+    });
+  });
+
+  it('takes its own policy from CDN-Cache-Control when the origin sends one (RFC 9213)', () => {
+    const page = [
+      'Cache-Control',
+      'public, max-age=0, s-maxage=60',
+      'CDN-Cache-Control',
+      'public, s-maxage=60, stale-while-revalidate=30, stale-if-error=30',
+    ];
+    expect(decide(page)).toMatchObject({
+      storable: true,
+      ttlMs: 60_000,
+      staleWhileRevalidateMs: 30_000,
+      staleIfErrorMs: 30_000,
+    });
+    // A Cache-Control that forbids storing still wins over a CDN-Cache-Control that allows it.
+    expect(decide(['Cache-Control', 'private', 'CDN-Cache-Control', 'public, s-maxage=60'])).toEqual({
+      storable: false,
+      reason: 'private',
+    });
+    expect(decide(['Cache-Control', 'public, max-age=60', 'CDN-Cache-Control', 'no-store'])).toEqual({
+      storable: false,
+      reason: 'no-store',
+    });
   });
 
   it.each([
@@ -57,7 +94,16 @@ describe('storability (the admission rule)', () => {
   });
 
   it('collects Vary names, lower-cased, sorted and deduplicated', () => {
-    expect(decide(['Cache-Control', 'public, max-age=1', 'Vary', 'Accept-Language, accept-encoding', 'vary', 'Accept-Language'])).toMatchObject({
+    expect(
+      decide([
+        'Cache-Control',
+        'public, max-age=1',
+        'Vary',
+        'Accept-Language, accept-encoding',
+        'vary',
+        'Accept-Language',
+      ]),
+    ).toMatchObject({
       vary: ['accept-encoding', 'accept-language'],
     });
   });
@@ -88,8 +134,26 @@ describe('revalidation helpers', () => {
   });
 
   it("merges a 304's headers over the stored ones, keeping the body's", () => {
-    const stored = ['Content-Type', 'text/css', 'Content-Length', '10', 'ETag', '"a"', 'Cache-Control', 'public, max-age=1'];
+    const stored = [
+      'Content-Type',
+      'text/css',
+      'Content-Length',
+      '10',
+      'ETag',
+      '"a"',
+      'Cache-Control',
+      'public, max-age=1',
+    ];
     const fresh = ['Cache-Control', 'public, max-age=60', 'ETag', '"a"', 'Content-Length', '0', 'Age', '3'];
-    expect(mergeHeaders(stored, fresh)).toEqual(['Content-Type', 'text/css', 'Content-Length', '10', 'Cache-Control', 'public, max-age=60', 'ETag', '"a"']);
+    expect(mergeHeaders(stored, fresh)).toEqual([
+      'Content-Type',
+      'text/css',
+      'Content-Length',
+      '10',
+      'Cache-Control',
+      'public, max-age=60',
+      'ETag',
+      '"a"',
+    ]);
   });
 });

@@ -20,15 +20,23 @@ export interface NotStorable {
 
 /**
  * The edge cache's admission rule, deliberately narrower than RFC 9111: the origin must say `public`
- * and give a TTL (s-maxage, else max-age). Never stored: Set-Cookie (one user's session handed to the
+ * and give a TTL (s-maxage, else max-age), in CDN-Cache-Control if it sends one, else in Cache-Control. Never stored: Set-Cookie (one user's session handed to the
  * next), private, no-store, no-cache, Vary: *. Because `public` is required, a request that carried
  * Authorization or a cookie is cached only when the origin said `public` (RFC 9111 §3.5).
  */
-export function storability(statusCode: number, headers: readonly string[], defaultStaleIfErrorSeconds: number): Storable | NotStorable {
+export function storability(
+  statusCode: number,
+  headers: readonly string[],
+  defaultStaleIfErrorSeconds: number,
+): Storable | NotStorable {
   if (!CACHEABLE_STATUS.has(statusCode)) return { storable: false, reason: `status ${statusCode}` };
-  const cc = parseCacheControl(headerValues(headers, 'cache-control').join(','));
-  if (cc.noStore) return { storable: false, reason: 'no-store' };
-  if (cc.private) return { storable: false, reason: 'private' };
+  const general = parseCacheControl(headerValues(headers, 'cache-control').join(','));
+  // RFC 9213: CDN-Cache-Control, when present, is this cache's own policy (an origin can give the edge
+  // stale-while-revalidate without giving it to browsers). A Cache-Control that forbids storing still wins.
+  const targeted = headerValues(headers, 'cdn-cache-control');
+  const cc = targeted.length ? parseCacheControl(targeted.join(',')) : general;
+  if (cc.noStore || general.noStore) return { storable: false, reason: 'no-store' };
+  if (cc.private || general.private) return { storable: false, reason: 'private' };
   if (cc.noCache) return { storable: false, reason: 'no-cache' };
   if (!cc.public) return { storable: false, reason: 'not public' };
   if (headerValue(headers, 'set-cookie') !== undefined) return { storable: false, reason: 'set-cookie' };

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { LRUCache } from 'lru-cache';
-import { variantKey } from './cache-key';
+import { pathMatches, variantKey } from './cache-key';
 
 export interface CachedResponse {
   readonly kind: 'response';
@@ -40,6 +40,9 @@ type CacheRecord = CachedResponse | VaryMarker | MissMarker;
 const MARKER_BYTES = 256;
 const MISS_MARKER_TTL_MS = 30_000;
 const MAX_KEEP_FOR_REVALIDATION_MS = 24 * 3600 * 1000;
+// How long a purge is remembered: longer than any fill (a response, headers and body, within the upstream timeouts).
+const PURGE_MEMORY_MS = 10 * 60 * 1000;
+const PURGE_MEMORY_PATHS = 10_000;
 
 export interface Lookup {
   /** The key this request's variant lives (or would live) under. */
@@ -51,6 +54,13 @@ export interface Lookup {
 /** The edge cache's memory: an LRU bounded by bytes (lru-cache), with variants per Vary. */
 export class EdgeCacheStore {
   private readonly lru: LRUCache<string, CacheRecord>;
+  /**
+   * When each pattern was last purged. A fill (or revalidation) that started before may carry what the purge
+   * retired: an origin read just before the change commits, answered just after the purge. It is not stored.
+   */
+  private readonly purges = new LRUCache<string, number>({ max: PURGE_MEMORY_PATHS, ttl: PURGE_MEMORY_MS });
+  /** Prefix purges (`/static/*`) apart: few, and scanned on every store. */
+  private readonly prefixPurges = new LRUCache<string, number>({ max: 256, ttl: PURGE_MEMORY_MS });
 
   constructor(maxBytes: number, maxEntryBytes: number) {
     this.lru = new LRUCache<string, CacheRecord>({
@@ -68,17 +78,24 @@ export class EdgeCacheStore {
     if (first.kind === 'miss') return { key: primary, recentlyUncacheable: true };
     const key = variantKey(primary, first.vary, req.headers);
     const variant = this.lru.get(key);
-    return { key, entry: variant?.kind === 'response' ? variant : undefined, recentlyUncacheable: variant?.kind === 'miss' };
+    return {
+      key,
+      entry: variant?.kind === 'response' ? variant : undefined,
+      recentlyUncacheable: variant?.kind === 'miss',
+    };
   }
 
-  store(primary: string, entry: CachedResponse): void {
+  /** Stores the entry unless a purge of its path came after `fetchedSince` (when its origin request started). */
+  store(primary: string, entry: CachedResponse, fetchedSince: number): boolean {
+    if (this.purgedSince(entry.path, fetchedSince)) return false;
     const keepMs = entry.ttlMs + Math.max(entry.staleWhileRevalidateMs, entry.staleIfErrorMs, validatorsKeep(entry));
     if (entry.vary.length === 0) {
       this.lru.set(primary, entry, { ttl: keepMs });
-      return;
+      return true;
     }
     this.lru.set(primary, { kind: 'vary', path: entry.path, vary: entry.vary }, { ttl: keepMs });
     this.lru.set(variantKey(primary, entry.vary, entry.varyValues), entry, { ttl: keepMs });
+    return true;
   }
 
   markUncacheable(key: string, path: string): void {
@@ -88,13 +105,17 @@ export class EdgeCacheStore {
 
   /** Deletes every stored response whose path is `pattern`, or starts with it when it ends in `*`. */
   purge(pattern: string): number {
-    const prefix = pattern.endsWith('*') ? pattern.slice(0, -1) : undefined;
+    (pattern.endsWith('*') ? this.prefixPurges : this.purges).set(pattern, Date.now());
     const doomed: Array<[string, CacheRecord]> = [];
-    for (const [key, record] of this.lru.entries()) {
-      if (prefix !== undefined ? record.path.startsWith(prefix) : record.path === pattern) doomed.push([key, record]);
-    }
+    for (const [key, record] of this.lru.entries()) if (pathMatches(pattern, record.path)) doomed.push([key, record]);
     for (const [key] of doomed) this.lru.delete(key);
     return doomed.filter(([, r]) => r.kind === 'response').length;
+  }
+
+  private purgedSince(path: string, since: number): boolean {
+    if ((this.purges.get(path) ?? -Infinity) >= since) return true;
+    for (const [pattern, at] of this.prefixPurges.entries()) if (at >= since && pathMatches(pattern, path)) return true;
+    return false;
   }
 
   get entries(): number {
@@ -110,5 +131,7 @@ export class EdgeCacheStore {
 
 // An expired response with a validator is still worth keeping: a 304 revalidates it without a body.
 function validatorsKeep(entry: CachedResponse): number {
-  return entry.etag !== undefined || entry.lastModified !== undefined ? Math.min(entry.ttlMs * 10, MAX_KEEP_FOR_REVALIDATION_MS) : 0;
+  return entry.etag !== undefined || entry.lastModified !== undefined
+    ? Math.min(entry.ttlMs * 10, MAX_KEEP_FOR_REVALIDATION_MS)
+    : 0;
 }

@@ -4,13 +4,20 @@ import type { ProxyExchange } from '../proxy/proxy-exchange';
 import type { ProxyStats } from '../proxy/proxy-stats';
 import { type ForwardedRequest, withoutNames } from '../proxy/request-headers';
 import type { ClientResponse } from '../server/json-error';
-import { pathOf, primaryKey } from './cache-key';
+import { pathMatches, pathOf, primaryKey } from './cache-key';
 import { CacheFill, type FillOwner, type FillRequest } from './cache-fill';
 import { type CacheLabel, matchesVary, serveCached } from './cached-response';
 import { type CachedResponse, EdgeCacheStore } from './edge-cache-store';
 
 /** Creates the exchange that fetches from an upstream (the request handler adds sticky sessions etc.). */
-export type ExchangeFactory = (req: IncomingMessage, method: string, target: string, res: ClientResponse, headers: string[], requestId: string) => ProxyExchange;
+export type ExchangeFactory = (
+  req: IncomingMessage,
+  method: string,
+  target: string,
+  res: ClientResponse,
+  headers: string[],
+  requestId: string,
+) => ProxyExchange;
 
 // The cache fetches full responses for itself; the client's own conditionals are answered from the entry.
 const CLIENT_CONDITIONALS = ['if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since', 'if-range'];
@@ -34,12 +41,17 @@ const NO_CLIENT: ClientResponse = {
   once: () => NO_CLIENT as never,
 };
 
-export class EdgeCacheStats {
+export class EdgeCacheOutcomes {
   hits = 0;
   misses = 0;
   stale = 0;
   revalidated = 0;
   bypass = 0;
+}
+
+export class EdgeCacheStats extends EdgeCacheOutcomes {
+  /** The same outcomes for page loads alone (requests that accept text/html), as a CDN reports HTML apart. */
+  readonly pages = new EdgeCacheOutcomes();
   coalesced = 0;
   /** Background revalidations (stale-while-revalidate). */
   refreshes = 0;
@@ -77,20 +89,38 @@ export class EdgeCache implements FillOwner {
     const { key, entry, recentlyUncacheable } = this.store.lookup(primary, req);
     // Hit-for-miss: a key that answered uncacheable lately goes straight through, with no fill to set up.
     if (recentlyUncacheable) return this.forward(req, method, target, res, fwd.headers, fwd.requestId, 'MISS', null);
-    const request: FillRequest = { primary, key, path: pathOf(target), method, req, credentialed: fwd.credentialed, requestId: fwd.requestId, client: res, stale: entry };
+    const request: FillRequest = {
+      primary,
+      key,
+      path: pathOf(target),
+      method,
+      req,
+      credentialed: fwd.credentialed,
+      requestId: fwd.requestId,
+      client: res,
+      stale: entry,
+    };
     if (entry !== undefined) {
       const age = Date.now() - entry.bornAt;
       if (age < entry.ttlMs) return this.serve(res, entry, 'HIT', request);
       if (age < entry.ttlMs + entry.staleWhileRevalidateMs) {
         this.serve(res, entry, 'STALE', request);
-        if (!this.fills.has(key)) this.fill({ ...request, client: null }, fwd, NO_CLIENT);
+        // The background refresh is left to an anonymous request: one with credentials never fills for others.
+        if (!fwd.credentialed && !this.fills.has(key)) this.fill({ ...request, client: null }, fwd, NO_CLIENT);
         return;
       }
     }
+    // A request with credentials is never coalesced, either way: its answer may be about its user (every user's
+    // /auth/me is one URL), so it neither waits behind another request's fill nor makes others wait behind its own.
+    if (fwd.credentialed) return this.fill(request, fwd, res, false);
     const pending = this.fills.get(key);
     if (pending !== undefined) {
       this.stats.coalesced++;
-      pending.wait((filled) => this.afterWait(filled, res, fwd, request));
+      pending.wait((filled, purged) => {
+        // Purged under way: look again, so the waiters share one new fill instead of one origin request each.
+        if (purged && !res.destroyed) return this.handle(req, res, fwd);
+        this.afterWait(filled, res, fwd, request);
+      });
       return;
     }
     this.fill(request, fwd, res);
@@ -99,12 +129,14 @@ export class EdgeCache implements FillOwner {
   purge(pattern: string): number {
     const n = this.store.purge(pattern);
     this.stats.purged += n;
+    // Fills in flight for the path fetched what the purge retires: later requests must not wait on them.
+    for (const [key, fill] of this.fills) if (pathMatches(pattern, fill.request.path)) this.fills.delete(key);
     return n;
   }
 
   // FillOwner: the fills report back here.
-  keep(primary: string, entry: CachedResponse): void {
-    this.store.store(primary, entry);
+  keep(primary: string, entry: CachedResponse, fetchedSince: number): boolean {
+    return this.store.store(primary, entry, fetchedSince);
   }
 
   markUncacheable(key: string, path: string): void {
@@ -116,14 +148,20 @@ export class EdgeCache implements FillOwner {
     if (entry !== undefined) this.stats.stores++;
   }
 
-  served(label: CacheLabel, statusCode: number): void {
-    this.count(label);
+  served(label: CacheLabel, statusCode: number, req: IncomingMessage): void {
+    this.count(label, req);
     this.proxyStats.responses[(statusCode / 100) | 0]!++;
   }
 
-  private afterWait(filled: CachedResponse | undefined, res: ClientResponse, fwd: ForwardedRequest, request: FillRequest): void {
+  private afterWait(
+    filled: CachedResponse | undefined,
+    res: ClientResponse,
+    fwd: ForwardedRequest,
+    request: FillRequest,
+  ): void {
     if (res.destroyed) return;
-    if (filled !== undefined && matchesVary(filled, request.req.headers)) return this.serve(res, filled, 'HIT', request);
+    if (filled !== undefined && matchesVary(filled, request.req.headers))
+      return this.serve(res, filled, 'HIT', request);
     // The leader's response was not for sharing (Set-Cookie, private...): fetch our own, uncoalesced.
     this.fill({ ...request, stale: undefined }, fwd, res, false);
   }
@@ -139,7 +177,7 @@ export class EdgeCache implements FillOwner {
     if (stale?.etag !== undefined) headers.push('if-none-match', stale.etag);
     else if (stale?.lastModified !== undefined) headers.push('if-modified-since', stale.lastModified);
     if (request.client === null) this.stats.refreshes++;
-    else this.count('MISS');
+    else this.count('MISS', request.req);
     this.forward(request.req, 'GET', request.req.url!, res, headers, request.requestId, 'MISS', fill);
   }
 
@@ -153,7 +191,7 @@ export class EdgeCache implements FillOwner {
     label: CacheLabel,
     fill: CacheFill | null,
   ): void {
-    if (fill === null) this.count(label);
+    if (fill === null) this.count(label, req);
     const exchange = this.exchange(req, method, target, res, headers, requestId);
     exchange.tap = fill;
     exchange.extraHeaders = LABEL_HEADERS[label];
@@ -161,16 +199,31 @@ export class EdgeCache implements FillOwner {
   }
 
   private serve(res: ClientResponse, entry: CachedResponse, label: CacheLabel, request: FillRequest): void {
-    this.served(label, serveCached(res, entry, label, Date.now(), request.method, request.requestId, request.req.headers['if-none-match']));
+    this.served(
+      label,
+      serveCached(
+        res,
+        entry,
+        label,
+        Date.now(),
+        request.method,
+        request.requestId,
+        request.req.headers['if-none-match'],
+      ),
+      request.req,
+    );
   }
 
-  private count(label: CacheLabel): void {
-    const s = this.stats;
-    if (label === 'HIT') s.hits++;
-    else if (label === 'MISS') s.misses++;
-    else if (label === 'STALE') s.stale++;
-    else if (label === 'REVALIDATED') s.revalidated++;
-    else s.bypass++;
+  private count(label: CacheLabel, req: IncomingMessage): void {
+    tally(this.stats, label);
+    if (req.headers.accept?.includes('text/html')) tally(this.stats.pages, label);
   }
 }
 
+function tally(s: EdgeCacheOutcomes, label: CacheLabel): void {
+  if (label === 'HIT') s.hits++;
+  else if (label === 'MISS') s.misses++;
+  else if (label === 'STALE') s.stale++;
+  else if (label === 'REVALIDATED') s.revalidated++;
+  else s.bypass++;
+}

@@ -19,18 +19,40 @@ describe('loadGatewayConfig', () => {
   });
 
   it('reads the workers the architecture page observes', () => {
-    const c = loadGatewayConfig({ ...base, GATEWAY_OBSERVE_WORKERS: 'http://127.0.0.1:3101, http://127.0.0.1:3102/', GATEWAY_OBSERVE_INTERVAL_MS: '500', GATEWAY_OBSERVE_TIMEOUT_MS: '400' });
-    expect(c.observe).toMatchObject({ workers: ['http://127.0.0.1:3101', 'http://127.0.0.1:3102'], intervalMs: 500, timeoutMs: 400 });
+    const c = loadGatewayConfig({
+      ...base,
+      GATEWAY_OBSERVE_WORKERS: 'http://127.0.0.1:3101, http://127.0.0.1:3102/',
+      GATEWAY_OBSERVE_INTERVAL_MS: '500',
+      GATEWAY_OBSERVE_TIMEOUT_MS: '400',
+    });
+    expect(c.observe).toMatchObject({
+      workers: ['http://127.0.0.1:3101', 'http://127.0.0.1:3102'],
+      intervalMs: 500,
+      timeoutMs: 400,
+    });
   });
 
   it('reads private paths, and none forwards everything', () => {
-    expect(loadGatewayConfig({ ...base, GATEWAY_PRIVATE_PATHS: '/metrics, /internal' }).privatePaths).toEqual(['/metrics', '/internal']);
+    expect(loadGatewayConfig({ ...base, GATEWAY_PRIVATE_PATHS: '/metrics, /internal' }).privatePaths).toEqual([
+      '/metrics',
+      '/internal',
+    ]);
     expect(loadGatewayConfig({ ...base, GATEWAY_PRIVATE_PATHS: 'none' }).privatePaths).toEqual([]);
   });
 
   it('reads DNS discovery', () => {
-    const c = loadGatewayConfig({ UPSTREAM_DNS: 'api:3000', UPSTREAM_DNS_SERVERS: '127.0.0.1:8600', UPSTREAM_DNS_INTERVAL_MS: '2000' });
-    expect(c.discovery).toEqual({ kind: 'dns', host: 'api', port: 3000, intervalMs: 2000, servers: ['127.0.0.1:8600'] });
+    const c = loadGatewayConfig({
+      UPSTREAM_DNS: 'api:3000',
+      UPSTREAM_DNS_SERVERS: '127.0.0.1:8600',
+      UPSTREAM_DNS_INTERVAL_MS: '2000',
+    });
+    expect(c.discovery).toEqual({
+      kind: 'dns',
+      host: 'api',
+      port: 3000,
+      intervalMs: 2000,
+      servers: ['127.0.0.1:8600'],
+    });
   });
 
   it.each([
@@ -62,7 +84,10 @@ describe('loadGatewayConfig', () => {
       throw new Error('expected a GatewayConfigError');
     } catch (e) {
       expect(e).toBeInstanceOf(GatewayConfigError);
-      expect((e as GatewayConfigError).problems.map((p) => p.split(':')[0]).sort()).toEqual(['GATEWAY_ADMIN_TOKEN', 'GATEWAY_PORT']);
+      expect((e as GatewayConfigError).problems.map((p) => p.split(':')[0]).sort()).toEqual([
+        'GATEWAY_ADMIN_TOKEN',
+        'GATEWAY_PORT',
+      ]);
       expect((e as Error).message).not.toContain('hunter2');
     }
   });

@@ -3,7 +3,13 @@ import { gatewayEnvSchema, type GatewayEnv } from './gateway-config.schema';
 
 export type Discovery =
   | { readonly kind: 'static'; readonly upstreams: readonly string[] }
-  | { readonly kind: 'dns'; readonly host: string; readonly port: number; readonly intervalMs: number; readonly servers: readonly string[] };
+  | {
+      readonly kind: 'dns';
+      readonly host: string;
+      readonly port: number;
+      readonly intervalMs: number;
+      readonly servers: readonly string[];
+    };
 
 /** The gateway's one typed configuration object; main.ts is the only caller of loadGatewayConfig. */
 export interface GatewayConfig {
@@ -43,7 +49,13 @@ export interface GatewayConfig {
     readonly maxEntryBytes: number;
     readonly staleIfErrorSeconds: number;
   };
-  readonly admin: { readonly token?: string; readonly port?: number; readonly host: string };
+  readonly admin: {
+    readonly token?: string;
+    /** Purge-only: POST /_gateway/cache/purge. */
+    readonly purgeToken?: string;
+    readonly port?: number;
+    readonly host: string;
+  };
   readonly shutdownTimeoutMs: number;
   /** The architecture page's scrapes of every API instance and worker (only while a page is open). */
   readonly observe: {
@@ -107,7 +119,12 @@ export function loadGatewayConfig(source: EnvSource = process.env): GatewayConfi
       maxEntryBytes: e.EDGE_CACHE_MAX_ENTRY_BYTES,
       staleIfErrorSeconds: e.EDGE_CACHE_STALE_IF_ERROR_SECONDS,
     },
-    admin: { token: e.GATEWAY_ADMIN_TOKEN, port: e.GATEWAY_ADMIN_PORT, host: e.GATEWAY_ADMIN_HOST },
+    admin: {
+      token: e.GATEWAY_ADMIN_TOKEN,
+      purgeToken: e.GATEWAY_PURGE_TOKEN,
+      port: e.GATEWAY_ADMIN_PORT,
+      host: e.GATEWAY_ADMIN_HOST,
+    },
     shutdownTimeoutMs: e.GATEWAY_SHUTDOWN_TIMEOUT_MS,
     observe: {
       workers: e.GATEWAY_OBSERVE_WORKERS.map((u) => u.replace(/\/$/, '')),
@@ -135,7 +152,9 @@ function discoveryOf(e: GatewayEnv): Discovery {
 function describeIssue(issue: z.core.$ZodIssue): string {
   const [name = '(environment)', index] = issue.path;
   // Never echo the received value: GATEWAY_ADMIN_TOKEN is a secret.
-  return typeof index === 'number' ? `${String(name)}: entry ${index + 1}: ${issue.message}` : `${String(name)}: ${issue.message}`;
+  return typeof index === 'number'
+    ? `${String(name)}: entry ${index + 1}: ${issue.message}`
+    : `${String(name)}: ${issue.message}`;
 }
 
 function deepFreeze<T extends object>(value: T): T {

@@ -12,12 +12,24 @@ describe('DnsDiscovery', () => {
   it('makes the DNS members match each answer, and keeps them when a lookup fails', async () => {
     const set = new UpstreamSet(config);
     set.add('http://127.0.0.1:9', 'admin');
-    const answers: Array<string[] | Error> = [['10.0.0.2', '10.0.0.1'], ['10.0.0.2', '10.0.0.3', '10.0.0.3'], new Error('ENOTFOUND'), ['fd00::1']];
-    const discovery = new DnsDiscovery(set, 'api', 3000, 1000, async () => {
-      const next = answers.shift()!;
-      if (next instanceof Error) throw next;
-      return next;
-    }, pino({ level: 'silent' }));
+    const answers: Array<string[] | Error> = [
+      ['10.0.0.2', '10.0.0.1'],
+      ['10.0.0.2', '10.0.0.3', '10.0.0.3'],
+      new Error('ENOTFOUND'),
+      ['fd00::1'],
+    ];
+    const discovery = new DnsDiscovery(
+      set,
+      'api',
+      3000,
+      1000,
+      async () => {
+        const next = answers.shift()!;
+        if (next instanceof Error) throw next;
+        return next;
+      },
+      pino({ level: 'silent' }),
+    );
     const urls = () => set.all.map((u) => u.url).sort();
 
     await discovery.refresh();

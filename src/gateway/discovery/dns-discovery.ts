@@ -24,7 +24,8 @@ export function dnsResolver(servers: readonly string[]): Resolve {
   };
 }
 
-export const upstreamUrlFor = (address: string, port: number): string => `http://${isIPv6(address) ? `[${address}]` : address}:${port}`;
+export const upstreamUrlFor = (address: string, port: number): string =>
+  `http://${isIPv6(address) ? `[${address}]` : address}:${port}`;
 
 /**
  * Re-resolves one name on an interval and makes the DNS members of the upstream set match the answer,
@@ -68,10 +69,17 @@ export class DnsDiscovery {
     }
     const urls = [...new Set(addresses.map((a) => upstreamUrlFor(a, this.port)))].sort();
     const { added, removed } = this.set.replace('dns', urls);
-    if (added.length || removed.length) this.log.info({ host: this.host, added, removed }, 'upstream set changed (DNS)');
+    if (added.length || removed.length)
+      this.log.info({ host: this.host, added, removed }, 'upstream set changed (DNS)');
   }
 
   toJSON(): Record<string, unknown> {
-    return { kind: 'dns', name: `${this.host}:${this.port}`, intervalMs: this.intervalMs, resolutions: this.resolutions, lastError: this.lastError ?? null };
+    return {
+      kind: 'dns',
+      name: `${this.host}:${this.port}`,
+      intervalMs: this.intervalMs,
+      resolutions: this.resolutions,
+      lastError: this.lastError ?? null,
+    };
   }
 }

@@ -19,6 +19,7 @@ export function classifyFailure(err: Error & { code?: string }, sent: boolean): 
   const code = err.code ?? err.name;
   if (INVALID_REQUEST.has(code)) return 'invalid-request';
   if (!sent) return { phase: 'connect', kind: code === 'UND_ERR_CONNECT_TIMEOUT' ? 'timeout' : 'connect', code };
-  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') return { phase: 'sent', kind: 'timeout', code };
+  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT')
+    return { phase: 'sent', kind: 'timeout', code };
   return { phase: 'sent', kind: 'reset', code };
 }

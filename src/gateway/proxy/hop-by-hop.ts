@@ -26,7 +26,15 @@ export function isHopByHop(lowerName: string): boolean {
 
 /** Only names of these lengths can be hop-by-hop: lets the response path skip lower-casing the rest. */
 export function mayBeHopByHop(nameLength: number): boolean {
-  return nameLength === 2 || nameLength === 6 || nameLength === 7 || nameLength === 10 || nameLength === 16 || nameLength === 17 || nameLength === 19;
+  return (
+    nameLength === 2 ||
+    nameLength === 6 ||
+    nameLength === 7 ||
+    nameLength === 10 ||
+    nameLength === 16 ||
+    nameLength === 17 ||
+    nameLength === 19
+  );
 }
 
 /** Header names listed in a Connection header are hop-by-hop too (besides the close/keep-alive options). */

@@ -96,7 +96,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     upstream.requests++;
     upstream.pool.dispatch(
       {
-        method: this.method as Dispatcher.HttpMethod,
+        method: this.method,
         path: this.path,
         headers: this.headers,
         body: this.body,
@@ -165,7 +165,14 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     if (failure === 'invalid-request') return this.giveUp(400, `the request cannot be forwarded: ${err.message}`);
     if (failure.kind !== undefined) upstream.recordFailure(failure.kind);
     stats.upstreamFailures++;
-    const logged = { requestId: this.requestId, method: this.method, upstream: upstream.url, phase: failure.phase, code: failure.code, try: this.tries };
+    const logged = {
+      requestId: this.requestId,
+      method: this.method,
+      upstream: upstream.url,
+      phase: failure.phase,
+      code: failure.code,
+      try: this.tries,
+    };
     if (this.started) {
       // Bytes already reached the client: no retry can make this whole. Close, so it sees a truncation.
       stats.truncated++;
@@ -183,7 +190,10 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
       maxTries: this.ctx.maxTries,
       msLeft: this.deadline - Date.now(),
     });
-    this.ctx.log[retry ? 'info' : 'warn'](logged, retry ? 'upstream failed; retrying on the next one' : 'upstream failed; not retried');
+    this.ctx.log[retry ? 'info' : 'warn'](
+      logged,
+      retry ? 'upstream failed; retrying on the next one' : 'upstream failed; not retried',
+    );
     if (retry) {
       (this.tried ??= []).push(upstream);
       stats.retries++;
@@ -191,7 +201,10 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     }
     if (failure.kind === 'timeout') return this.giveUp(504, `the upstream did not answer in time (${failure.code})`);
     if (failure.phase === 'sent' && !isIdempotent(this.method)) {
-      return this.giveUp(502, `the upstream failed after the ${this.method} request was sent (${failure.code}); not retried, as it may have taken effect`);
+      return this.giveUp(
+        502,
+        `the upstream failed after the ${this.method} request was sent (${failure.code}); not retried, as it may have taken effect`,
+      );
     }
     this.giveUp(502, `the upstream failed (${failure.code}) after ${this.tries} ${this.tries === 1 ? 'try' : 'tries'}`);
   }

@@ -89,14 +89,29 @@ export function forwardRequest(raw: readonly string[], peer: string, trust: Trus
     }
     headers.push(name, value);
   }
-  const trusted = trust !== null && (xff !== '' || xfp !== '' || xfh !== '' || forwardedParts !== null) && trust(peer, 0);
+  const trusted =
+    trust !== null && (xff !== '' || xfp !== '' || xfh !== '' || forwardedParts !== null) && trust(peer, 0);
   if (trusted && forwardedParts) headers.push(...forwardedParts);
   if (!requestId) requestId = randomUUID();
-  headers.push('x-forwarded-for', trusted && xff ? `${xff}, ${peer}` : peer, 'x-forwarded-proto', trusted && xfp ? xfp : 'http');
+  headers.push(
+    'x-forwarded-for',
+    trusted && xff ? `${xff}, ${peer}` : peer,
+    'x-forwarded-proto',
+    trusted && xfp ? xfp : 'http',
+  );
   const forwardedHost = trusted && xfh ? xfh : host;
   if (forwardedHost) headers.push('x-forwarded-host', forwardedHost);
   headers.push(REQUEST_ID_HEADER, requestId);
-  return { headers: tokens ? withoutNames(headers, tokens) : headers, requestId, host, credentialed, conditional, contentLength, chunked, ranged };
+  return {
+    headers: tokens ? withoutNames(headers, tokens) : headers,
+    requestId,
+    host,
+    credentialed,
+    conditional,
+    contentLength,
+    chunked,
+    ranged,
+  };
 }
 
 /** A copy of a flat header list without the given (lower-case) names. */

@@ -25,13 +25,15 @@ export function clientResponseHeaders(raw: readonly Buffer[]): string[] {
 
 /** The value of the first header named `lower` in a flat list, or undefined. */
 export function headerValue(headers: readonly string[], lower: string): string | undefined {
-  for (let i = 0; i < headers.length; i += 2) if (headers[i]!.length === lower.length && headers[i]!.toLowerCase() === lower) return headers[i + 1];
+  for (let i = 0; i < headers.length; i += 2)
+    if (headers[i]!.length === lower.length && headers[i]!.toLowerCase() === lower) return headers[i + 1];
   return undefined;
 }
 
 /** Every value of the headers named `lower` (Set-Cookie and Vary may repeat). */
 export function headerValues(headers: readonly string[], lower: string): string[] {
   const out: string[] = [];
-  for (let i = 0; i < headers.length; i += 2) if (headers[i]!.length === lower.length && headers[i]!.toLowerCase() === lower) out.push(headers[i + 1]!);
+  for (let i = 0; i < headers.length; i += 2)
+    if (headers[i]!.length === lower.length && headers[i]!.toLowerCase() === lower) out.push(headers[i + 1]!);
   return out;
 }

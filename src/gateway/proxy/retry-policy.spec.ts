@@ -13,9 +13,12 @@ const q = (over: Partial<RetryQuestion>): RetryQuestion => ({
 });
 
 describe('mayRetry (no duplicates)', () => {
-  it.each(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'POST', 'PATCH'])('retries %s that never reached an upstream', (method) => {
-    expect(mayRetry(q({ method, phase: 'connect', hasBody: true }))).toBe(true);
-  });
+  it.each(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'POST', 'PATCH'])(
+    'retries %s that never reached an upstream',
+    (method) => {
+      expect(mayRetry(q({ method, phase: 'connect', hasBody: true }))).toBe(true);
+    },
+  );
 
   it.each(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE'])('retries idempotent %s after it was sent', (method) => {
     expect(mayRetry(q({ method }))).toBe(true);
@@ -48,7 +51,11 @@ describe('classifyFailure', () => {
   const err = (code: string) => Object.assign(new Error(code), { code });
 
   it('counts anything before the request was written as a connect failure', () => {
-    expect(classifyFailure(err('ECONNREFUSED'), false)).toEqual({ phase: 'connect', kind: 'connect', code: 'ECONNREFUSED' });
+    expect(classifyFailure(err('ECONNREFUSED'), false)).toEqual({
+      phase: 'connect',
+      kind: 'connect',
+      code: 'ECONNREFUSED',
+    });
     expect(classifyFailure(err('UND_ERR_CONNECT_TIMEOUT'), false)).toMatchObject({ phase: 'connect', kind: 'timeout' });
     expect(classifyFailure(err('ECONNRESET'), false)).toMatchObject({ phase: 'connect' });
   });
@@ -58,7 +65,7 @@ describe('classifyFailure', () => {
     expect(classifyFailure(err('UND_ERR_SOCKET'), true)).toMatchObject({ phase: 'sent', kind: 'reset' });
   });
 
-  it("blames the client for a request undici refuses to send", () => {
+  it('blames the client for a request undici refuses to send', () => {
     expect(classifyFailure(err('UND_ERR_INVALID_ARG'), false)).toBe('invalid-request');
   });
 });

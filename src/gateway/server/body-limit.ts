@@ -16,7 +16,8 @@ class BodyLimit extends Transform {
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
     this.seen += chunk.length;
-    if (this.seen > this.limit) return done(Object.assign(new Error(`request body exceeds ${this.limit} bytes`), { code: BODY_TOO_LARGE }));
+    if (this.seen > this.limit)
+      return done(Object.assign(new Error(`request body exceeds ${this.limit} bytes`), { code: BODY_TOO_LARGE }));
     done(null, chunk);
   }
 }

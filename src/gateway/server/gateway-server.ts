@@ -11,7 +11,11 @@ import { OVER_CAPACITY } from './request-handler';
  * connection's first request). Anything the parser rejects gets a JSON 400 on the raw socket; a
  * malformed request never reaches a handler, so it cannot crash the gateway.
  */
-export function createGatewayServer(limits: GatewayConfig['limits'], stats: ProxyStats, handler: RequestListener): Server {
+export function createGatewayServer(
+  limits: GatewayConfig['limits'],
+  stats: ProxyStats,
+  handler: RequestListener,
+): Server {
   const server = createServer(
     {
       maxHeaderSize: limits.maxHeaderBytes,
@@ -34,8 +38,12 @@ export function createGatewayServer(limits: GatewayConfig['limits'], stats: Prox
     socket.once('close', () => open--);
   });
   // No tunnels and no protocol switches (WebSocket): this gateway proxies HTTP/1.1 requests only.
-  server.on('connect', (_req, socket: Socket) => socket.end(rawJsonError(405, 'CONNECT is not allowed through the gateway')));
-  server.on('upgrade', (_req, socket: Socket) => socket.end(rawJsonError(501, 'protocol upgrades (WebSocket) are not proxied by this gateway')));
+  server.on('connect', (_req, socket: Socket) =>
+    socket.end(rawJsonError(405, 'CONNECT is not allowed through the gateway')),
+  );
+  server.on('upgrade', (_req, socket: Socket) =>
+    socket.end(rawJsonError(501, 'protocol upgrades (WebSocket) are not proxied by this gateway')),
+  );
   server.on('clientError', (err: Error & { code?: string }, socket: Socket) => {
     const reply = clientErrorReply(err, limits);
     if (reply === undefined || !socket.writable) return void socket.destroy();
@@ -51,15 +59,26 @@ interface ClientErrorReply {
   readonly counter: keyof ProxyStats['rejected'];
 }
 
-export function clientErrorReply(err: Error & { code?: string }, limits: GatewayConfig['limits']): ClientErrorReply | undefined {
+export function clientErrorReply(
+  err: Error & { code?: string },
+  limits: GatewayConfig['limits'],
+): ClientErrorReply | undefined {
   switch (err.code) {
     case 'ECONNRESET':
     case 'EPIPE':
       return undefined;
     case 'HPE_HEADER_OVERFLOW':
-      return { statusCode: 431, message: `request headers exceed ${limits.maxHeaderBytes} bytes`, counter: 'headersTooLarge' };
+      return {
+        statusCode: 431,
+        message: `request headers exceed ${limits.maxHeaderBytes} bytes`,
+        counter: 'headersTooLarge',
+      };
     case 'ERR_HTTP_REQUEST_TIMEOUT':
-      return { statusCode: 408, message: `the request was not received within its time limit (headers: ${limits.headersTimeoutMs} ms)`, counter: 'timeout' };
+      return {
+        statusCode: 408,
+        message: `the request was not received within its time limit (headers: ${limits.headersTimeoutMs} ms)`,
+        counter: 'timeout',
+      };
     default: {
       // llhttp's reason ("Invalid method encountered") is safe to echo: it names no request content.
       const reason = (err as { reason?: string }).reason ?? 'malformed request';

@@ -37,10 +37,17 @@ export class RequestHandler {
     if ((req.socket as Socket & { [OVER_CAPACITY]?: boolean })[OVER_CAPACITY]) {
       stats.rejected.connectionCap++;
       res.shouldKeepAlive = false;
-      return sendJsonError(res, 503, `too many connections (limit ${deps.limits.maxConnections}); try again`, undefined, ['retry-after', '1']);
+      return sendJsonError(
+        res,
+        503,
+        `too many connections (limit ${deps.limits.maxConnections}); try again`,
+        undefined,
+        ['retry-after', '1'],
+      );
     }
     if (deps.draining()) res.shouldKeepAlive = false;
-    if (url.charCodeAt(0) !== 47 /* '/' */) return sendJsonError(res, 400, 'the request target must be a path (origin-form)');
+    if (url.charCodeAt(0) !== 47 /* '/' */)
+      return sendJsonError(res, 400, 'the request target must be a path (origin-form)');
     if (url.startsWith(ADMIN_PREFIX)) {
       if (deps.admin !== null) return deps.admin.handle(req, res, true);
       return sendJsonError(res, 404, 'the admin API is on its own port (GATEWAY_ADMIN_PORT)');
@@ -50,7 +57,8 @@ export class RequestHandler {
       return sendJsonError(res, 404, `${url.split('?')[0]} is not served through the gateway (GATEWAY_PRIVATE_PATHS)`);
     }
     const method = req.method!;
-    if (method === 'CONNECT' || method === 'TRACE') return sendJsonError(res, 405, `${method} is not allowed through the gateway`);
+    if (method === 'CONNECT' || method === 'TRACE')
+      return sendJsonError(res, 405, `${method} is not allowed through the gateway`);
 
     const fwd = forwardRequest(req.rawHeaders, req.socket.remoteAddress ?? '', deps.trust);
     if (fwd.host === '' && req.httpVersionMinor === 1) {
@@ -64,7 +72,8 @@ export class RequestHandler {
       return sendJsonError(res, 413, `request body exceeds ${deps.limits.maxBodyBytes} bytes`, fwd.requestId);
     }
     const body = fwd.contentLength > 0 ? req : fwd.chunked ? limitedBody(req, deps.limits.maxBodyBytes) : null;
-    if (deps.cache !== null && body === null && (method === 'GET' || method === 'HEAD')) return deps.cache.handle(req, res, fwd);
+    if (deps.cache !== null && body === null && (method === 'GET' || method === 'HEAD'))
+      return deps.cache.handle(req, res, fwd);
     this.exchange(req, method, url, res, fwd.headers, fwd.requestId, body).start();
   };
 

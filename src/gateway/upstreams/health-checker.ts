@@ -73,7 +73,10 @@ export class HealthChecker {
     const transition = upstream.recordCheck(ok, detail, draining);
     if (transition) {
       const level = transition.to === 'up' ? 'info' : 'warn';
-      this.log[level]({ upstream: upstream.url, from: transition.from, to: transition.to, detail, draining }, `upstream ${transition.to}`);
+      this.log[level](
+        { upstream: upstream.url, from: transition.from, to: transition.to, detail, draining },
+        `upstream ${transition.to}`,
+      );
     }
   }
 

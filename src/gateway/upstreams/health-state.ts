@@ -37,7 +37,8 @@ export class HealthState {
     if (ok) {
       this.successes++;
       this.failures = 0;
-      if (this.current === 'unknown' || (this.current === 'down' && this.successes >= this.rise)) return this.move('up');
+      if (this.current === 'unknown' || (this.current === 'down' && this.successes >= this.rise))
+        return this.move('up');
     } else {
       this.failures++;
       this.successes = 0;

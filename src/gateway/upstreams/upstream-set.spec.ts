@@ -1,4 +1,4 @@
-import { Upstream } from './upstream';
+import { type Upstream } from './upstream';
 import { UpstreamSet } from './upstream-set';
 
 const config = {
@@ -17,7 +17,8 @@ describe('UpstreamSet', () => {
   });
   afterEach(() => set.close());
 
-  const names = (n: number, tried: Upstream[] | null = null) => Array.from({ length: n }, () => set.pick(tried, Date.now())?.url.slice(-1));
+  const names = (n: number, tried: Upstream[] | null = null) =>
+    Array.from({ length: n }, () => set.pick(tried, Date.now())?.url.slice(-1));
 
   it('rotates over available upstreams only; unknown (unchecked) ones get nothing', () => {
     expect(set.pick(null, Date.now())).toBeUndefined();
@@ -40,7 +41,10 @@ describe('UpstreamSet', () => {
     const added: string[] = [];
     const removed: string[] = [];
     set.listen({ added: (u) => added.push(u.url), removed: (u) => removed.push(u.url) });
-    expect(set.replace('static', ['http://127.0.0.1:2', 'http://127.0.0.1:4'])).toEqual({ added: ['http://127.0.0.1:4'], removed: ['http://127.0.0.1:1', 'http://127.0.0.1:3'] });
+    expect(set.replace('static', ['http://127.0.0.1:2', 'http://127.0.0.1:4'])).toEqual({
+      added: ['http://127.0.0.1:4'],
+      removed: ['http://127.0.0.1:1', 'http://127.0.0.1:3'],
+    });
     expect(set.all.map((u) => u.url)).toEqual(['http://127.0.0.1:2', 'http://127.0.0.1:9', 'http://127.0.0.1:4']);
     expect(added).toEqual(['http://127.0.0.1:4']);
     expect(removed).toHaveLength(2);

@@ -95,7 +95,11 @@ export class Upstream {
       failures: { ...this.failures },
       ejections: this.ejection.ejections,
       ejectedForMs: this.ejection.remainingMs(now),
-      checks: { ...this.checks, consecutiveSuccesses: this.health.consecutiveSuccesses, consecutiveFailures: this.health.consecutiveFailures },
+      checks: {
+        ...this.checks,
+        consecutiveSuccesses: this.health.consecutiveSuccesses,
+        consecutiveFailures: this.health.consecutiveFailures,
+      },
       lastCheck: this.lastCheck && { ...this.lastCheck, at: new Date(this.lastCheck.at).toISOString() },
     };
   }

@@ -5,7 +5,13 @@ import type { AppConfig } from '../../config';
 import { currentDbScope } from '../database/consistency/db-context';
 import { formatLsn } from '../database/topology/lsn';
 import { CacheAsideReader, type CacheOutcome } from './cache-aside-reader';
-import { type CachedResponse, type CacheRef, type Lookup, READ_FROM_PRIMARY, type VersionedCacheStore } from './versioned-cache-store';
+import {
+  type CachedResponse,
+  type CacheRef,
+  type Lookup,
+  READ_FROM_PRIMARY,
+  type VersionedCacheStore,
+} from './versioned-cache-store';
 
 /** VersionedCacheStore's contract in memory, shared by several readers as Redis is by several instances. */
 class MemoryStore {
@@ -35,7 +41,13 @@ class MemoryStore {
     if (this.leases.get(ref.key) === token) this.leases.delete(ref.key);
   }
 
-  async storeIfCurrent(ref: CacheRef, version: string, response: CachedResponse, ttlMs: number, token: string): Promise<boolean | undefined> {
+  async storeIfCurrent(
+    ref: CacheRef,
+    version: string,
+    response: CachedResponse,
+    ttlMs: number,
+    token: string,
+  ): Promise<boolean | undefined> {
     const current = String(this.versions.get(ref.versionKey) ?? 0) === version;
     if (current) this.entries.set(ref.key, { version, response, ttlMs });
     await this.releaseLease(ref, token);
@@ -57,7 +69,9 @@ const config = { cache: cacheConfig } as unknown as AppConfig;
 const ref: CacheRef = { key: 'article:1', versionKey: 'article:1' };
 const reply = () => ({ type: jest.fn() }) as unknown as FastifyReply & { type: jest.Mock };
 const metric = async (registry: Registry, name: string, labels: Record<string, string> = {}) =>
-  (await registry.getSingleMetric(name)!.get()).values.find((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l))?.value ?? 0;
+  (await registry.getSingleMetric(name)!.get()).values.find((v) =>
+    Object.entries(labels).every(([k, l]) => v.labels[k] === l),
+  )?.value ?? 0;
 
 describe('CacheAsideReader', () => {
   let store: MemoryStore;
@@ -87,6 +101,26 @@ describe('CacheAsideReader', () => {
     expect(await metric(registry, 'cache_requests_total', { result: 'hit' })).toBe(1);
     expect(await metric(registry, 'cache_requests_total', { result: 'miss' })).toBe(1);
     expect(await metric(registry, 'cache_loads_total')).toBe(1);
+  });
+
+  it('serves the value, and gives the lease back, when another loader stored between its miss and its lease', async () => {
+    // Instance A missed, then instance B filled and released before A's SET NX: A's lease is granted on a full key.
+    const lookup = store.lookup.bind(store);
+    let first = true;
+    store.lookup = async (r) => {
+      const result = await lookup(r);
+      if (first) {
+        first = false;
+        store.entries.set(ref.key, { version: '0', response: { status: 200, body: '{"by":"B"}' }, ttlMs: 60_000 });
+      }
+      return result;
+    };
+    const load = jest.fn(async () => ({ by: 'A' }));
+    const outcomes: CacheOutcome[] = [];
+    expect(await serve(reader, load, outcomes)).toBe('{"by":"B"}');
+    expect(load).not.toHaveBeenCalled();
+    expect(outcomes).toEqual(['HIT']);
+    expect(store.leases.size).toBe(0);
   });
 
   it('caches a 404 for the negative TTL and replays it as the same NotFoundException', async () => {

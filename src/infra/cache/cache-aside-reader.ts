@@ -7,7 +7,13 @@ import { type AppConfig, InjectConfig } from '../../config';
 import { readFromPrimary, runWithMinLsn } from '../database';
 import { InjectMetrics } from '../observability';
 import { CACHE_STORE } from './cache.tokens';
-import { type CachedResponse, type CacheRef, type Lookup, READ_FROM_PRIMARY, type VersionedCacheStore } from './versioned-cache-store';
+import {
+  type CachedResponse,
+  type CacheRef,
+  type Lookup,
+  READ_FROM_PRIMARY,
+  type VersionedCacheStore,
+} from './versioned-cache-store';
 
 export type CacheOutcome = 'HIT' | 'MISS' | 'BYPASS';
 
@@ -35,11 +41,24 @@ export class CacheAsideReader {
     @InjectMetrics() metrics: Registry,
   ) {
     const registers = [metrics];
-    const requests = new Counter({ name: 'cache_requests_total', help: 'Cache-aside reads by result (hit, miss, bypass)', labelNames: ['result'], registers });
+    const requests = new Counter({
+      name: 'cache_requests_total',
+      help: 'Cache-aside reads by result (hit, miss, bypass)',
+      labelNames: ['result'],
+      registers,
+    });
     // Bound once: no label lookup on the hit path, and every series is exported from the start, at 0.
     this.requests = { HIT: requests.labels('hit'), MISS: requests.labels('miss'), BYPASS: requests.labels('bypass') };
-    this.loads = new Counter({ name: 'cache_loads_total', help: 'Database loads made to fill the cache (one per lease)', registers });
-    this.leaseWaits = new Counter({ name: 'cache_lease_waits_total', help: 'Misses that waited for another loader instead of loading', registers });
+    this.loads = new Counter({
+      name: 'cache_loads_total',
+      help: 'Database loads made to fill the cache (one per lease)',
+      registers,
+    });
+    this.leaseWaits = new Counter({
+      name: 'cache_lease_waits_total',
+      help: 'Misses that waited for another loader instead of loading',
+      registers,
+    });
     this.staleSetsRefused = new Counter({
       name: 'cache_stale_sets_refused_total',
       help: 'Fills not stored because the entry was invalidated while loading',
@@ -47,36 +66,87 @@ export class CacheAsideReader {
     });
   }
 
-  async serve(ref: CacheRef, ttlMs: number, load: () => Promise<unknown>, mark: (o: CacheOutcome) => void, reply: FastifyReply): Promise<unknown> {
+  async serve(
+    ref: CacheRef,
+    ttlMs: number,
+    load: () => Promise<unknown>,
+    mark: (o: CacheOutcome) => void,
+    reply: FastifyReply,
+  ): Promise<unknown> {
+    const result = await this.resolve(ref, ttlMs, load, mark);
+    return 'cached' in result ? replay(result.cached, reply) : result.loaded;
+  }
+
+  /**
+   * The same read for code that wants the value rather than a response body (the HTML pages): a hit is parsed, a
+   * cached 404 throws NotFoundException. `sharedDownstream`: the value goes on into a shared cache (the edge), so
+   * when Redis cannot say how fresh a fill must be (bypassed, or CACHE_ENABLED=false) it is read on the primary,
+   * or a lagging replica's old row would be served from the edge for its whole TTL.
+   */
+  async read<T>(
+    ref: CacheRef,
+    ttlMs: number,
+    load: () => Promise<T>,
+    mark: (o: CacheOutcome) => void,
+    { sharedDownstream = false } = {},
+  ): Promise<T> {
+    const unguarded = sharedDownstream ? () => readFromPrimary(load) : load;
+    if (!this.config.cache.enabled) return unguarded();
+    const result = await this.resolve(ref, ttlMs, load, mark, unguarded);
+    if (!('cached' in result)) return result.loaded as T;
+    if (result.cached.status === 404) throw new NotFoundException(result.cached.body);
+    return JSON.parse(result.cached.body) as T;
+  }
+
+  private async resolve(
+    ref: CacheRef,
+    ttlMs: number,
+    load: () => Promise<unknown>,
+    mark: (o: CacheOutcome) => void,
+    bypassLoad = load,
+  ): Promise<{ cached: CachedResponse } | { loaded: unknown }> {
     const lookup = await this.store.lookup(ref);
     if (lookup.kind === 'hit') {
       this.record('HIT', mark);
-      return replay(lookup.response, reply);
+      return { cached: lookup.response };
     }
     const token = randomUUID();
-    const lease = lookup.kind === 'miss' ? await this.store.acquireLease(ref, token, this.config.cache.leaseMs) : undefined;
+    const lease =
+      lookup.kind === 'miss' ? await this.store.acquireLease(ref, token, this.config.cache.leaseMs) : undefined;
     if (lookup.kind === 'bypass' || lease === undefined) {
       this.record('BYPASS', mark);
-      return load();
+      return { loaded: await bypassLoad() };
     }
     if (lease) {
+      // Lookup and lease are two round trips: another loader may have filled and released in between.
+      const filled = await this.filledMeanwhile(ref, token);
+      if (filled) {
+        this.record('HIT', mark);
+        return { cached: filled.response };
+      }
       this.record('MISS', mark);
-      return this.fill(ref, lookup, ttlMs, token, load);
+      return { loaded: await this.fill(ref, lookup, ttlMs, token, load) };
     }
     // Another loader holds the lease: its value is moments away, and loading too would be the stampede.
     this.leaseWaits.inc();
     const waited = await this.waitForFill(ref, token, lookup);
     if (waited.kind === 'hit') {
       this.record('HIT', mark);
-      return replay(waited.response, reply);
+      return { cached: waited.response };
     }
     this.record('MISS', mark);
     // The loader gave up (failed, or its fill was refused after a write): this waiter now holds the lease.
-    if (waited.kind === 'lease') return this.fill(ref, waited.lookup, ttlMs, token, load);
-    return this.atLeast(waited.lookup.minLsn, load);
+    if (waited.kind === 'lease') return { loaded: await this.fill(ref, waited.lookup, ttlMs, token, load) };
+    return { loaded: await this.atLeast(waited.lookup.minLsn, load) };
   }
 
-  private async fill(ref: CacheRef, { version, minLsn }: Miss, ttlMs: number, token: string, load: () => Promise<unknown>) {
+  private async fill(
+    ref: CacheRef,
+    { version, minLsn }: Miss,
+    ttlMs: number,
+    token: string,
+    load: () => Promise<unknown>,
+  ) {
     this.loads.inc();
     const { negativeTtlMs } = this.config.cache;
     let value: unknown;
@@ -89,7 +159,13 @@ export class CacheAsideReader {
       else await this.store.releaseLease(ref, token);
       throw err;
     }
-    const stored = await this.store.storeIfCurrent(ref, version, { status: 200, body: JSON.stringify(value) }, this.jitter(ttlMs), token);
+    const stored = await this.store.storeIfCurrent(
+      ref,
+      version,
+      { status: 200, body: JSON.stringify(value) },
+      this.jitter(ttlMs),
+      token,
+    );
     if (stored === false) this.staleSetsRefused.inc();
     return value;
   }
@@ -111,9 +187,20 @@ export class CacheAsideReader {
       if (lookup.leased) continue;
       const lease = await this.store.acquireLease(ref, token, this.config.cache.leaseMs);
       if (lease === undefined) break;
-      if (lease) return { kind: 'lease', lookup };
+      if (lease) return (await this.filledMeanwhile(ref, token)) ?? { kind: 'lease', lookup };
     }
     return { kind: 'gave up', lookup: latest };
+  }
+
+  /**
+   * Just after taking a lease: a hit means a loader stored and released between our miss and our SET NX, so the
+   * lease is given back and the value served (one load per key, not one per instance that raced it).
+   */
+  private async filledMeanwhile(ref: CacheRef, token: string): Promise<Extract<Lookup, { kind: 'hit' }> | undefined> {
+    const again = await this.store.lookup(ref);
+    if (again.kind !== 'hit') return undefined;
+    await this.store.releaseLease(ref, token);
+    return again;
   }
 
   private atLeast<T>(minLsn: string | undefined, load: () => Promise<T>): Promise<T> {

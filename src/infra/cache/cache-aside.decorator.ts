@@ -8,12 +8,12 @@ import { CACHE_ASIDE, type CacheAsideOptions } from './cache-aside.options';
  * (document it on the route's OK response with CACHE_HEADER_DOC).
  */
 export const CacheAside = (options: CacheAsideOptions): MethodDecorator =>
-  applyDecorators(
-    SetMetadata(CACHE_ASIDE, options),
-    UseInterceptors(CacheAsideInterceptor),
-  );
+  applyDecorators(SetMetadata(CACHE_ASIDE, options), UseInterceptors(CacheAsideInterceptor));
 
 /** The X-Cache response header, for a cached route's `@ApiOkResponse({ headers })`. */
 export const CACHE_HEADER_DOC = {
-  'X-Cache': { description: 'HIT, MISS, or BYPASS (Redis down or slow)', schema: { type: 'string', enum: ['HIT', 'MISS', 'BYPASS'] } },
+  'X-Cache': {
+    description: 'HIT, MISS, or BYPASS (Redis down or slow)',
+    schema: { type: 'string', enum: ['HIT', 'MISS', 'BYPASS'] },
+  },
 };

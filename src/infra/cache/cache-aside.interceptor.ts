@@ -30,6 +30,8 @@ export class CacheAsideInterceptor implements NestInterceptor {
     }
     const versionKey = options.versionKey?.(request) ?? key;
     const ttlMs = options.ttlMs?.(this.config) ?? this.config.cache.ttlMs;
-    return from(this.cache.serve({ key, versionKey }, ttlMs, load, (outcome) => void reply.header('x-cache', outcome), reply));
+    return from(
+      this.cache.serve({ key, versionKey }, ttlMs, load, (outcome) => void reply.header('x-cache', outcome), reply),
+    );
   }
 }

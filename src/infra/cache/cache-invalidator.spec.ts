@@ -3,6 +3,7 @@ import { Registry } from 'prom-client';
 import type { DataSource } from 'typeorm';
 import type { AppConfig } from '../../config';
 import { CacheInvalidator } from './cache-invalidator';
+import type { EdgePurger } from './edge-purger';
 import { READ_FROM_PRIMARY, type VersionedCacheStore } from './versioned-cache-store';
 
 jest.mock('../database', () => ({ currentPrimaryLsn: jest.fn() }));
@@ -19,7 +20,13 @@ describe('CacheInvalidator', () => {
   beforeEach(() => {
     jest.useFakeTimers();
     invalidate = jest.fn(async () => true);
-    invalidator = new CacheInvalidator({ invalidate } as unknown as VersionedCacheStore, {} as DataSource, config, new Registry());
+    invalidator = new CacheInvalidator(
+      { invalidate } as unknown as VersionedCacheStore,
+      {} as DataSource,
+      config,
+      { purge: async () => undefined } as unknown as EdgePurger,
+      new Registry(),
+    );
   });
   afterEach(() => {
     invalidator.onApplicationShutdown();
@@ -48,5 +55,47 @@ describe('CacheInvalidator', () => {
     expect(invalidate).toHaveBeenCalledTimes(3);
     await jest.advanceTimersByTimeAsync(2000);
     expect(invalidate).toHaveBeenCalledTimes(3);
+  });
+
+  it('applies every deferred invalidation while Redis flaps: one pass at a time, nothing dropped', async () => {
+    currentPrimaryLsn.mockResolvedValue('0/7000');
+    invalidate.mockResolvedValue(false);
+    const writes = Array.from({ length: 20 }, (_, i) => ({ keys: [`article:${i}`], versionKeys: [`article:${i}`] }));
+    for (const w of writes) await invalidator.invalidate(w);
+    expect(invalidator.pending).toBe(40);
+
+    // Now Redis answers, slowly (700 ms, longer than the retry interval), and fails 2 calls in 3.
+    let calls = 0;
+    let inFlight = 0;
+    let overlaps = 0;
+    const landed: string[] = [];
+    invalidate.mockImplementation(async (keys: string[], versionKeys: string[]) => {
+      if (inFlight++ > 0) overlaps++;
+      await new Promise((resolve) => setTimeout(resolve, 700));
+      inFlight--;
+      const ok = ++calls % 3 === 0;
+      if (ok) landed.push(...keys, ...versionKeys);
+      return ok;
+    });
+    await jest.advanceTimersByTimeAsync(30_000);
+
+    expect(overlaps).toBe(0);
+    expect(invalidator.pending).toBe(0);
+    // Every key and counter reached Redis exactly once.
+    expect(landed.sort()).toEqual(writes.flatMap((w) => [...w.keys, ...w.versionKeys]).sort());
+  });
+
+  it('merges repeated invalidations of one key while Redis is down into one retry', async () => {
+    currentPrimaryLsn.mockResolvedValue('0/8000');
+    invalidate.mockResolvedValue(false);
+    for (let i = 0; i < 5; i++) await invalidator.invalidate(target);
+    expect(invalidator.pending).toBe(3);
+    invalidate.mockResolvedValue(true);
+    await jest.advanceTimersByTimeAsync(500);
+    expect(invalidate).toHaveBeenLastCalledWith(['article:1'], ['article:1', 'articles:list'], '0/8000', 30_000);
+    expect(invalidator.pending).toBe(0);
+    const calls = invalidate.mock.calls.length;
+    await jest.advanceTimersByTimeAsync(5_000);
+    expect(invalidate.mock.calls.length).toBe(calls);
   });
 });

@@ -1,4 +1,11 @@
-import { type CircuitBreaker, type RedisClient, withinDeadline } from '../redis';
+import {
+  type CircuitBreaker,
+  defineScript,
+  execOrThrow,
+  type RedisClient,
+  type RedisScript,
+  withinDeadline,
+} from '../redis';
 
 /**
  * Where an entry lives and which version counter guards it. An entity guards itself
@@ -57,19 +64,22 @@ const RELEASE_LEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redi
  * is reported as a bypass, never thrown, so a Redis outage only costs cache hits.
  */
 export class VersionedCacheStore {
-  private readonly redis: RedisClient;
+  private readonly storeScript: RedisScript;
+  private readonly releaseScript: RedisScript;
 
   constructor(
-    redis: RedisClient,
+    private readonly redis: RedisClient,
     private readonly breaker: CircuitBreaker,
     private readonly timeoutMs: number,
   ) {
-    // guard() bounds every reply; node-redis's own per-command AbortSignal.timeout fires anyway, after each reply (bench/cache.bench.ts).
-    this.redis = redis.withCommandOptions({ timeout: undefined }) as RedisClient;
+    this.storeScript = defineScript(redis, 'cacheStoreIfCurrent', 3, STORE_IF_CURRENT);
+    this.releaseScript = defineScript(redis, 'cacheReleaseLease', 1, RELEASE_LEASE);
   }
 
   async lookup(ref: CacheRef): Promise<Lookup> {
-    const values = await this.guard(() => this.redis.mGet([entryKey(ref.key), versionKey(ref.versionKey), markerKey(ref.versionKey), leaseKey(ref.key)]));
+    const values = await this.guard(() =>
+      this.redis.mget(entryKey(ref.key), versionKey(ref.versionKey), markerKey(ref.versionKey), leaseKey(ref.key)),
+    );
     if (!values) return { kind: 'bypass' };
     const [entry, version = null, marker = null, lease = null] = values;
     const current = version ?? '0';
@@ -82,22 +92,28 @@ export class VersionedCacheStore {
 
   /** One loader per key across all instances: true for the caller that should load, undefined when Redis is unavailable. */
   async acquireLease(ref: CacheRef, token: string, leaseMs: number): Promise<boolean | undefined> {
-    const reply = await this.guard(() => this.redis.set(leaseKey(ref.key), token, { condition: 'NX', expiration: { type: 'PX', value: leaseMs } }));
+    const reply = await this.guard(() => this.redis.set(leaseKey(ref.key), token, 'PX', leaseMs, 'NX'));
     return reply === undefined ? undefined : reply === 'OK';
   }
 
   /** Gives the lease back early (the load failed), so waiters on other instances stop waiting for a value. */
   async releaseLease(ref: CacheRef, token: string): Promise<void> {
-    await this.guard(() => this.redis.eval(RELEASE_LEASE, { keys: [leaseKey(ref.key)], arguments: [token] }));
+    await this.guard(() => this.releaseScript([leaseKey(ref.key)], [token]));
   }
 
   /** Stores, unless the entry was invalidated since `version` was read. undefined when Redis is unavailable. */
-  async storeIfCurrent(ref: CacheRef, version: string, response: CachedResponse, ttlMs: number, leaseToken: string): Promise<boolean | undefined> {
+  async storeIfCurrent(
+    ref: CacheRef,
+    version: string,
+    response: CachedResponse,
+    ttlMs: number,
+    leaseToken: string,
+  ): Promise<boolean | undefined> {
     const stored = await this.guard(() =>
-      this.redis.eval(STORE_IF_CURRENT, {
-        keys: [entryKey(ref.key), versionKey(ref.versionKey), leaseKey(ref.key)],
-        arguments: [version, encode(version, response), String(Math.max(1, Math.round(ttlMs))), leaseToken],
-      }),
+      this.storeScript(
+        [entryKey(ref.key), versionKey(ref.versionKey), leaseKey(ref.key)],
+        [version, encode(version, response), Math.max(1, Math.round(ttlMs)), leaseToken],
+      ),
     );
     return stored === undefined ? undefined : stored === 1;
   }
@@ -107,15 +123,20 @@ export class VersionedCacheStore {
    * old entries stop matching), drop the entries, and leave a marker with the commit's WAL position (or
    * READ_FROM_PRIMARY) so the next fill reads from a replica that has replayed it, or from the primary.
    */
-  async invalidate(keys: readonly string[], versionKeys: readonly string[], lsn: string | undefined, markerMs: number): Promise<boolean> {
+  async invalidate(
+    keys: readonly string[],
+    versionKeys: readonly string[],
+    lsn: string | undefined,
+    markerMs: number,
+  ): Promise<boolean> {
     const done = await this.guard(() => {
       const tx = this.redis.multi();
       for (const vk of versionKeys) {
-        tx.incr(versionKey(vk)).pExpire(versionKey(vk), VERSION_TTL_MS);
-        if (lsn) tx.set(markerKey(vk), lsn, { expiration: { type: 'PX', value: markerMs } });
+        tx.incr(versionKey(vk)).pexpire(versionKey(vk), VERSION_TTL_MS);
+        if (lsn) tx.set(markerKey(vk), lsn, 'PX', markerMs);
       }
-      if (keys.length) tx.del(keys.map(entryKey));
-      return tx.exec();
+      if (keys.length) tx.del(...keys.map(entryKey));
+      return execOrThrow(tx);
     });
     return done !== undefined;
   }

@@ -8,8 +8,10 @@ export class DatabaseMetrics implements RoutingObserver {
   private readonly retries: Counter<'node'>;
   private readonly fallbacks: Counter<'reason'>;
   private readonly rywPrimaryReads: Counter<'reason'>;
+  private readonly rywFailoverReads: Counter;
   private readonly caughtUpChecks: Counter<'result'>;
   private readonly unavailable: Counter;
+  private readonly poolWaits: Counter<'node'>;
   private readonly notRecorded: Counter;
   // Plain numbers per node, read at scrape time: prom-client hashes the labels on every inc(), once per statement here.
   private readonly queryCounts = new Map<DbNode, { primary: number; replica: number }>();
@@ -25,7 +27,8 @@ export class DatabaseMetrics implements RoutingObserver {
       collect() {
         this.reset();
         for (const [node, byRole] of counts) {
-          for (const role of ['primary', 'replica'] as const) if (byRole[role] > 0) this.inc({ node: node.name, role }, byRole[role]);
+          for (const role of ['primary', 'replica'] as const)
+            if (byRole[role] > 0) this.inc({ node: node.name, role }, byRole[role]);
         }
       },
     });
@@ -35,11 +38,21 @@ export class DatabaseMetrics implements RoutingObserver {
       labelNames: ['node'],
       registers,
     });
-    this.fallbacks = new Counter({ name: 'db_replica_fallbacks_total', help: 'Reads sent to the primary because no replica was usable', labelNames: ['reason'], registers });
+    this.fallbacks = new Counter({
+      name: 'db_replica_fallbacks_total',
+      help: 'Reads sent to the primary because no replica was usable',
+      labelNames: ['reason'],
+      registers,
+    });
     this.rywPrimaryReads = new Counter({
       name: 'db_read_your_writes_primary_reads_total',
       help: "A session's reads sent to the primary because no usable replica had replayed its last write (or its position was unknown)",
       labelNames: ['reason'],
+      registers,
+    });
+    this.rywFailoverReads = new Counter({
+      name: 'db_read_your_writes_failover_reads_total',
+      help: 'Reads that must see the latest commits (sessions, jobs, readFromPrimary, cache fills after a write) served by the most advanced replica while no primary was elected',
       registers,
     });
     this.caughtUpChecks = new Counter({
@@ -48,9 +61,27 @@ export class DatabaseMetrics implements RoutingObserver {
       labelNames: ['result'],
       registers,
     });
-    this.unavailable = new Counter({ name: 'db_primary_unavailable_total', help: 'Statements refused with 503 because no primary was usable', registers });
-    this.notRecorded = new Counter({ name: 'db_session_lsn_record_failures_total', help: "Session writes whose WAL position could not be stored for read-your-writes", registers });
-    const primaryChanges = new Counter({ name: 'db_primary_changes_total', help: 'Changes of the elected primary (failovers, and losing it)', registers });
+    this.unavailable = new Counter({
+      name: 'db_primary_unavailable_total',
+      help: 'Statements refused with 503 because no primary was usable',
+      registers,
+    });
+    this.poolWaits = new Counter({
+      name: 'db_pool_wait_timeouts_total',
+      help: "Requests refused with 503 because every pooled connection to the node stayed busy for DB_CONNECT_TIMEOUT_MS (this instance's back-pressure; the node stays in rotation)",
+      labelNames: ['node'],
+      registers,
+    });
+    this.notRecorded = new Counter({
+      name: 'db_session_lsn_record_failures_total',
+      help: 'Session writes whose WAL position could not be stored for read-your-writes',
+      registers,
+    });
+    const primaryChanges = new Counter({
+      name: 'db_primary_changes_total',
+      help: 'Changes of the elected primary (failovers, and losing it)',
+      registers,
+    });
     topology.subscribe({ primaryChanged: () => primaryChanges.inc() });
 
     const replicas = () => topology.all().filter((n) => n.lag !== undefined);
@@ -104,12 +135,20 @@ export class DatabaseMetrics implements RoutingObserver {
     this.rywPrimaryReads.inc({ reason });
   }
 
+  readYourWritesDuringFailover(): void {
+    this.rywFailoverReads.inc();
+  }
+
   replicaCaughtUpCheck(result: 'caught_up' | 'behind'): void {
     this.caughtUpChecks.inc({ result });
   }
 
   primaryUnavailable(): void {
     this.unavailable.inc();
+  }
+
+  poolWaitTimedOut(node: DbNode): void {
+    this.poolWaits.inc({ node: node.name });
   }
 
   sessionLsnNotRecorded(): void {

@@ -7,8 +7,12 @@ import { ReadinessRegistry } from '../health';
 import { routingOf } from './routing/routing-data-source';
 import type { DbNode } from './topology/db-node';
 
+/** What an instance still does without a primary: the read-only mode that readiness reports. */
+export const READ_ONLY =
+  'read-only: reads are served from replicas; writes get 503 with Retry-After until a primary is back';
+
 /**
- * `primary`: a live ping of the current primary through the router (503 while there is none). `db:<node>`: one
+ * `primary`: a live ping of the current primary through the router; `degraded` (read-only mode) while there is none. `db:<node>`: one
  * check per node from the monitor's last probe, never a query, so a frozen node cannot stall /health/ready; a
  * replica that is down or lagging is `degraded` (still HTTP 200: reads fall back), with role, state and lag.
  */
@@ -28,15 +32,34 @@ export class DatabaseReadiness implements OnModuleInit {
     if (!registry || !indicators) return;
     const { topology, router } = routingOf(this.dataSource);
     const { timeoutMs, cacheMs } = this.config.health;
-    registry.register('primary', () => indicators.check('primary').attempt(() => router.pingPrimary()).withTimeout(timeoutMs).cacheFor(cacheMs));
+    registry.register(
+      'primary',
+      () =>
+        indicators
+          .check('primary')
+          .attempt(() => router.pingPrimary())
+          .withTimeout(timeoutMs)
+          .cacheFor(cacheMs),
+      { whenDown: READ_ONLY },
+    );
     const sync = (nodes: readonly DbNode[]) => {
       const keys = new Set(nodes.map((n) => `db:${n.name}`));
-      for (const key of this.registered) if (!keys.has(key)) (registry.unregister(key), this.registered.delete(key));
+      for (const key of this.registered) {
+        if (keys.has(key)) continue;
+        registry.unregister(key);
+        this.registered.delete(key);
+      }
       for (const node of nodes) {
         const key = `db:${node.name}`;
         if (this.registered.has(key)) continue;
         this.registered.add(key);
-        registry.register(key, async () => this.nodeCheck(indicators, key, topology.all().find((n) => n.name === node.name)));
+        registry.register(key, async () =>
+          this.nodeCheck(
+            indicators,
+            key,
+            topology.all().find((n) => n.name === node.name),
+          ),
+        );
       }
     };
     topology.subscribe({ nodesChanged: sync });
@@ -48,7 +71,10 @@ export class DatabaseReadiness implements OnModuleInit {
     if (!node) return check.degraded({ state: 'removed' });
     const { monitorIntervalMs, connectTimeoutMs } = this.config.db;
     // A probe overdue by more than its own timeout is stuck on a node that accepts connections but does not answer.
-    const stuck = node.reachable && node.observation && Date.now() - node.observation.at > monitorIntervalMs * 1.2 + connectTimeoutMs;
+    const stuck =
+      node.reachable &&
+      node.observation &&
+      Date.now() - node.observation.at > monitorIntervalMs * 1.2 + connectTimeoutMs;
     const details = {
       role: node.role,
       state: stuck ? 'not responding' : node.state,

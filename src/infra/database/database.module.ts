@@ -16,7 +16,10 @@ import { routingDataSourceOptions } from './typeorm-options';
   imports: [
     TypeOrmModule.forRootAsync({
       inject: [APP_CONFIG, { token: METRICS_REGISTRY, optional: true }],
-      useFactory: (config: AppConfig, metrics?: Registry) => ({ ...routingDataSourceOptions(config, metrics), autoLoadEntities: true }),
+      useFactory: (config: AppConfig, metrics?: Registry) => ({
+        ...routingDataSourceOptions(config, metrics),
+        autoLoadEntities: true,
+      }),
       dataSourceFactory: async (options) => createRoutingDataSource(options as RoutingDataSourceOptions),
     }),
   ],

@@ -2,6 +2,7 @@ import type { Registry } from 'prom-client';
 import type { AppConfig } from '../../config';
 import { InitialSchema1764072000000 } from './migrations/1764072000000-initial-schema';
 import { OutboxAndRenders1764500000000 } from './migrations/1764500000000-outbox-and-renders';
+import { OutboxDeadLetters1765000000000 } from './migrations/1765000000000-outbox-dead-letters';
 import type { RoutingDataSourceOptions } from './routing/routing-data-source';
 
 /** Settings shared by the app and the migration CLI. `synchronize` stays off, as in production. */
@@ -15,7 +16,7 @@ export function routingDataSourceOptions(config: AppConfig, metrics?: Registry):
     synchronize: false,
     migrationsRun: false,
     migrationsTableName: 'schema_migrations',
-    migrations: [InitialSchema1764072000000, OutboxAndRenders1764500000000],
+    migrations: [InitialSchema1764072000000, OutboxAndRenders1764500000000, OutboxDeadLetters1765000000000],
     routing: {
       nodes: db.nodes,
       nodesFile: db.nodesFile,

@@ -8,7 +8,13 @@ import { ReadinessRegistry } from './readiness.registry';
 
 type Readiness =
   | (HealthCheckResult & { statusCode?: undefined })
-  | { statusCode: 503; error: 'Service Unavailable'; message: string; status: 'error' | 'draining'; details: HealthCheckResult['details'] };
+  | {
+      statusCode: 503;
+      error: 'Service Unavailable';
+      message: string;
+      status: 'error' | 'draining';
+      details: HealthCheckResult['details'];
+    };
 
 @ApiTags('health')
 @OperationalEndpoint()
@@ -21,7 +27,9 @@ export class HealthController {
   ) {}
 
   @Get('live')
-  @ApiOperation({ summary: 'Liveness: the process can serve; checks no dependency, so an outage never restarts every instance' })
+  @ApiOperation({
+    summary: 'Liveness: the process can serve; checks no dependency, so an outage never restarts every instance',
+  })
   @ApiOkResponse({ schema: { example: { status: 'ok' } } })
   live(): { status: 'ok' } {
     return { status: 'ok' };
@@ -29,17 +37,37 @@ export class HealthController {
 
   @Get('ready')
   @ApiOperation({
-    summary: 'Readiness: may this instance get traffic? 503 while a required dependency is down or while draining',
-    description: 'status is ok, degraded (serving, but e.g. a replica is down: reads fall back), error, or draining.',
+    summary: 'Readiness: may this instance get traffic? 503 only for its own trouble: draining, a stalled event loop',
+    description:
+      'status is ok; degraded when a shared dependency is down (no primary: read-only mode; no Redis: no sessions; ' +
+      'a replica down: reads fall back), still 200 so no outage ejects every instance at once; error; or draining.',
   })
-  @ApiOkResponse({ schema: { example: { status: 'ok', info: { primary: { status: 'up' } }, error: {}, details: { primary: { status: 'up' } } } } })
+  @ApiOkResponse({
+    schema: {
+      example: { status: 'ok', info: { primary: { status: 'up' } }, error: {}, details: { primary: { status: 'up' } } },
+    },
+  })
   @ApiServiceUnavailableResponse({
-    schema: { example: { statusCode: 503, error: 'Service Unavailable', message: 'not ready: redis', status: 'error', details: {} } },
+    schema: {
+      example: {
+        statusCode: 503,
+        error: 'Service Unavailable',
+        message: 'not ready: eventLoop',
+        status: 'error',
+        details: {},
+      },
+    },
   })
   async ready(@Res({ passthrough: true }) reply: FastifyReply): Promise<Readiness> {
     if (this.drain.draining) {
       reply.status(HttpStatus.SERVICE_UNAVAILABLE);
-      return { statusCode: 503, error: 'Service Unavailable', message: 'draining: shutting down', status: 'draining', details: {} };
+      return {
+        statusCode: 503,
+        error: 'Service Unavailable',
+        message: 'draining: shutting down',
+        status: 'draining',
+        details: {},
+      };
     }
     try {
       return await this.health.check(this.registry.all());

@@ -2,6 +2,7 @@ import { Global, Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { CoreReadiness } from './core-readiness';
 import { DrainState } from './drain-state';
+import { EventLoopReadiness } from './event-loop-readiness';
 import { HealthController } from './health.controller';
 import { ReadinessRegistry } from './readiness.registry';
 
@@ -9,7 +10,7 @@ import { ReadinessRegistry } from './readiness.registry';
 @Module({
   imports: [TerminusModule.forRoot({ errorLogStyle: 'json', logger: false })],
   controllers: [HealthController],
-  providers: [ReadinessRegistry, DrainState, CoreReadiness],
+  providers: [ReadinessRegistry, DrainState, CoreReadiness, EventLoopReadiness],
   exports: [ReadinessRegistry, DrainState, TerminusModule],
 })
 export class HealthModule {}

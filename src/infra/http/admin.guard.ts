@@ -21,7 +21,8 @@ export class AdminGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean {
     const http = context.switchToHttp();
     if (!this.config.admin.enabled) throw new NotFoundException('not found');
-    if (isAdminAuthorized(http.getRequest<FastifyRequest>().headers.authorization, this.config.admin.token)) return true;
+    if (isAdminAuthorized(http.getRequest<FastifyRequest>().headers.authorization, this.config.admin.token))
+      return true;
     void http.getResponse<FastifyReply>().header('www-authenticate', ADMIN_CHALLENGE);
     throw new UnauthorizedException('admin credentials required');
   }

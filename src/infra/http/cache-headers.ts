@@ -13,8 +13,10 @@ const DOCS_ASSET = /^\/docs\/[\w.-]+\.(css|js|png|map)$/;
 export function registerCachePolicy(fastify: FastifyInstance, config: AppConfig): void {
   const docsAssets = `public, max-age=${config.http.staticMaxAgeSeconds}`;
   fastify.addHook('onSend', (request, reply, payload, done) => {
-    if (reply.hasHeader('set-cookie')) reply.header('cache-control', 'private, no-store');
-    else if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
+    if (reply.hasHeader('set-cookie')) {
+      reply.header('cache-control', 'private, no-store');
+      reply.removeHeader('cdn-cache-control');
+    } else if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
     else if (reply.statusCode === 200 && DOCS_ASSET.test(request.url)) reply.header('cache-control', docsAssets);
     done(null, payload);
   });

@@ -2,14 +2,18 @@ import helmet from '@fastify/helmet';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { AppConfig } from '../../config';
 import { registerCrossSiteRequestGuard } from './cross-site-requests';
-import { HttpExceptionFilter } from './http-exception.filter';
+import { type HtmlErrorPage, HttpExceptionFilter } from './http-exception.filter';
 import { registerResponseHeaders } from './http-hooks';
 import { registerStaticAssets } from './static-assets';
 import { setupSwagger } from './swagger';
 import { RequestValidationPipe } from './validation.pipe';
 
 /** Everything HTTP-wide: security headers, response stamps, validation, the error shape and the API docs. */
-export async function configureHttp(app: NestFastifyApplication, config: AppConfig): Promise<void> {
+export async function configureHttp(
+  app: NestFastifyApplication,
+  config: AppConfig,
+  pages: { notFound?: HtmlErrorPage } = {},
+): Promise<void> {
   const fastify = app.getHttpAdapter().getInstance();
   registerResponseHeaders(fastify, config);
   // JSON is the only body this API reads; anything else is a 415, not a string handed to validation.
@@ -38,7 +42,7 @@ export async function configureHttp(app: NestFastifyApplication, config: AppConf
     },
   });
   app.useGlobalPipes(new RequestValidationPipe());
-  app.useGlobalFilters(new HttpExceptionFilter());
+  app.useGlobalFilters(new HttpExceptionFilter(pages.notFound));
   setupSwagger(app, config);
   await registerStaticAssets(app, config);
 

@@ -1,6 +1,10 @@
 import { crossSiteVerdict } from './cross-site-requests';
 
-const req = (headers: Record<string, string>, host = 'api.example.com', protocol: 'http' | 'https' = 'https') => ({ headers, host, protocol });
+const req = (headers: Record<string, string>, host = 'api.example.com', protocol: 'http' | 'https' = 'https') => ({
+  headers,
+  host,
+  protocol,
+});
 const allowed = new Set(['https://app.example.com']);
 
 describe('crossSiteVerdict', () => {

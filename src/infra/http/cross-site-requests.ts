@@ -20,7 +20,10 @@ export function registerCrossSiteRequestGuard(fastify: FastifyInstance, config: 
 }
 
 /** Why the request must be refused, or undefined when it may proceed. */
-export function crossSiteVerdict(request: Pick<FastifyRequest, 'headers' | 'protocol' | 'host'>, allowed: ReadonlySet<string>): string | undefined {
+export function crossSiteVerdict(
+  request: Pick<FastifyRequest, 'headers' | 'protocol' | 'host'>,
+  allowed: ReadonlySet<string>,
+): string | undefined {
   const origin = request.headers.origin;
   const site = request.headers['sec-fetch-site'];
   if (origin !== undefined) {

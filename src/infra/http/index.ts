@@ -9,3 +9,5 @@ export { ADMIN_CHALLENGE, ADMIN_SECURITY, isAdminAuthorized } from './admin-cred
 export { toApiError } from './http-error';
 export { RequestId } from './request-id.decorator';
 export { registerCachePolicy } from './cache-headers';
+export { RetryLaterException } from './retry-later.exception';
+export { CanonicalUuidPipe, canonicalUuid } from './canonical-uuid.pipe';

@@ -1,7 +1,8 @@
 import type { IncomingMessage } from 'node:http';
 import { requestIdFor } from './request-id';
 
-const req = (id?: string | string[]) => ({ headers: id === undefined ? {} : { 'x-request-id': id } }) as IncomingMessage;
+const req = (id?: string | string[]) =>
+  ({ headers: id === undefined ? {} : { 'x-request-id': id } }) as IncomingMessage;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 describe('requestIdFor', () => {

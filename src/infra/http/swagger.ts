@@ -22,7 +22,11 @@ export function setupSwagger(app: INestApplication, config: AppConfig): void {
       .addTag('health', 'Liveness and readiness, as load balancers and orchestrators see them')
       .addTag('observability', 'Prometheus metrics of this instance')
       .addTag('admin', 'Dead letters and their retry (Bearer ADMIN_TOKEN)')
-      .addCookieAuth(config.session.cookieName, { type: 'apiKey', in: 'cookie', name: config.session.cookieName }, SESSION_SECURITY)
+      .addCookieAuth(
+        config.session.cookieName,
+        { type: 'apiKey', in: 'cookie', name: config.session.cookieName },
+        SESSION_SECURITY,
+      )
       .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN' }, ADMIN_SECURITY)
       .build(),
   );

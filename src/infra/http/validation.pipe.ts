@@ -34,11 +34,18 @@ export class RequestValidationPipe extends ValidationPipe {
   }
 
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
-    if (metadata.type === 'body' && metadata.metatype && (typeof value !== 'object' || value === null || Array.isArray(value))) {
+    if (
+      metadata.type === 'body' &&
+      metadata.metatype &&
+      (typeof value !== 'object' || value === null || Array.isArray(value))
+    ) {
       throw new BadRequestException('request body must be a JSON object');
     }
     const malformed = malformedText(value, metadata.type === 'body' ? '' : (metadata.data ?? metadata.type));
-    if (malformed !== undefined) throw new BadRequestException(`${malformed || metadata.type} must be well-formed Unicode text (it holds half a surrogate pair)`);
+    if (malformed !== undefined)
+      throw new BadRequestException(
+        `${malformed || metadata.type} must be well-formed Unicode text (it holds half a surrogate pair)`,
+      );
     return super.transform(value, metadata);
   }
 }

@@ -27,10 +27,17 @@ export const LoggerModule = PinoLoggerModule.forRootAsync({
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
       // The gateway's X-Request-Id (or one minted here) on every line logged while serving the request.
       customProps: (req) => ({ requestId: (req as { id?: unknown }).id }),
-      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
+      customLogLevel: (_req, res, err) =>
+        err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
       serializers: {
         // Only what an operator needs; headers (cookies!) stay out. `raw.ip` is Fastify's trustProxy-aware client IP.
-        req: (req: { method: string; url: string; remoteAddress?: string; raw?: { ip?: string }; headers: Record<string, unknown> }) => ({
+        req: (req: {
+          method: string;
+          url: string;
+          remoteAddress?: string;
+          raw?: { ip?: string };
+          headers: Record<string, unknown>;
+        }) => ({
           method: req.method,
           url: req.url,
           ip: req.raw?.ip ?? req.remoteAddress,

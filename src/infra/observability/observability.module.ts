@@ -8,7 +8,13 @@ import { MetricsController } from './metrics.controller';
 @Module({
   imports: [LoggerModule],
   controllers: [MetricsController],
-  providers: [{ provide: METRICS_REGISTRY, inject: [APP_CONFIG], useFactory: (c: AppConfig) => createMetricsRegistry({ instance: c.instanceId }) }],
+  providers: [
+    {
+      provide: METRICS_REGISTRY,
+      inject: [APP_CONFIG],
+      useFactory: (c: AppConfig) => createMetricsRegistry({ instance: c.instanceId }),
+    },
+  ],
   exports: [METRICS_REGISTRY],
 })
 export class ObservabilityModule {}

@@ -7,6 +7,6 @@ export { QueueConsumers } from './consumer/queue-consumers';
 export { type JobContext, type JobHandler, untilAborted } from './consumer/job-handler';
 export { QueueConsumer, type QueueConsumerOptions, SHUTDOWN_REASON } from './consumer/queue-consumer';
 export { ConsumerMetrics } from './consumer/consumer.metrics';
-export { consumerConnection, producerConnection, defaultJobOptions } from './queue-connection';
+export { defaultJobOptions } from './queue-connection';
 export { registerQueueDashboard, DASHBOARD_PATH } from './api/queue-dashboard';
 export { installWorkerShutdown } from './worker/worker-shutdown';

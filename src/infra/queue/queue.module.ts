@@ -6,7 +6,9 @@ import type { Registry } from 'prom-client';
 import { APP_CONFIG, type AppConfig } from '../../config';
 import { DrainState, ReadinessRegistry } from '../health';
 import { METRICS_REGISTRY } from '../observability';
+import { RedisConnections } from '../redis';
 import { AdminJobsController } from './api/admin-jobs.controller';
+import { AdminOutboxController } from './api/admin-outbox.controller';
 import { JobLocator } from './api/job-locator';
 import { JobsController } from './api/jobs.controller';
 import { QueueReadiness } from './api/queue-readiness';
@@ -17,7 +19,7 @@ import { OutboxCommitListener } from './outbox/outbox-commit.listener';
 import { OutboxRelay } from './outbox/outbox-relay';
 import { OutboxWriter } from './outbox/outbox-writer';
 import { OutboxMetrics } from './outbox/outbox.metrics';
-import { defaultJobOptions, producerConnection } from './queue-connection';
+import { defaultJobOptions } from './queue-connection';
 import { QUEUE_NAMES } from './queue-names';
 import { QueueRegistry } from './queue-registry';
 import { WorkerHttpServer } from './worker/worker-http.server';
@@ -28,9 +30,10 @@ function queueCore(): { imports: DynamicModule[]; providers: Provider[] } {
   return {
     imports: [
       BullModule.forRootAsync({
-        inject: [APP_CONFIG],
-        useFactory: (config: AppConfig) => ({
-          connection: producerConnection(config.queue, `${config.instanceId}:producer`),
+        inject: [APP_CONFIG, RedisConnections],
+        useFactory: (config: AppConfig, redis: RedisConnections) => ({
+          // Options, not a client: BullMQ opens its own fail-fast connection per Queue (enableOfflineQueue off).
+          connection: redis.bullmqOptions('queue'),
           defaultJobOptions: defaultJobOptions(config.queue),
         }),
       }),
@@ -38,11 +41,16 @@ function queueCore(): { imports: DynamicModule[]; providers: Provider[] } {
       BullModule.registerQueue(...QUEUE_NAMES.map((name) => ({ name, forceDisconnectOnShutdown: true }))),
     ],
     providers: [
-      { provide: QueueRegistry, inject: QUEUE_NAMES.map((n) => getQueueToken(n)), useFactory: (...queues: Queue[]) => new QueueRegistry(queues) },
+      {
+        provide: QueueRegistry,
+        inject: QUEUE_NAMES.map((n) => getQueueToken(n)),
+        useFactory: (...queues: Queue[]) => new QueueRegistry(queues),
+      },
       {
         provide: 'QUEUE_DEPTH_METRICS',
         inject: [METRICS_REGISTRY, QueueRegistry, APP_CONFIG],
-        useFactory: (registry: Registry, queues: QueueRegistry, config: AppConfig) => registerQueueDepthMetrics(registry, queues, config.health.timeoutMs),
+        useFactory: (registry: Registry, queues: QueueRegistry, config: AppConfig) =>
+          registerQueueDepthMetrics(registry, queues, config.health.timeoutMs),
       },
     ],
   };
@@ -60,8 +68,16 @@ export class QueueModule {
       module: QueueModule,
       global: true,
       imports: core.imports,
-      controllers: [JobsController, AdminJobsController],
-      providers: [...core.providers, OutboxWriter, OutboxRelay, OutboxCommitListener, OutboxMetrics, JobLocator, QueueReadiness],
+      controllers: [JobsController, AdminJobsController, AdminOutboxController],
+      providers: [
+        ...core.providers,
+        OutboxWriter,
+        OutboxRelay,
+        OutboxCommitListener,
+        OutboxMetrics,
+        JobLocator,
+        QueueReadiness,
+      ],
       exports: [OutboxWriter, QueueRegistry],
     };
   }

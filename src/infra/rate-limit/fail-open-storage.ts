@@ -1,7 +1,7 @@
 import { Logger, type OnModuleDestroy } from '@nestjs/common';
 import type { ThrottlerStorage } from '@nestjs/throttler';
 import type { ThrottlerStorageRecord } from '@nestjs/throttler/dist/throttler-storage-record.interface';
-import { CircuitBreaker } from '../redis';
+import { CircuitBreaker, withinDeadline } from '../redis';
 
 /**
  * Rate limits fail open: while Redis is down every request is let through (and counted in
@@ -17,16 +17,23 @@ export class FailOpenThrottlerStorage implements ThrottlerStorage, OnModuleDestr
   constructor(
     private readonly inner: ThrottlerStorage & Partial<OnModuleDestroy>,
     private readonly onError: () => void,
+    private readonly deadlineMs: number,
   ) {}
 
-  async increment(key: string, ttl: number, limit: number, blockDuration: number, name: string): Promise<ThrottlerStorageRecord> {
+  async increment(
+    key: string,
+    ttl: number,
+    limit: number,
+    blockDuration: number,
+    name: string,
+  ): Promise<ThrottlerStorageRecord> {
     const letThrough = { totalHits: 0, timeToExpire: Math.ceil(ttl / 1000), isBlocked: false, timeToBlockExpire: 0 };
     if (!this.breaker.allow()) {
       this.onError();
       return letThrough;
     }
     try {
-      const record = await this.inner.increment(key, ttl, limit, blockDuration, name);
+      const record = await withinDeadline(this.inner.increment(key, ttl, limit, blockDuration, name), this.deadlineMs);
       this.breaker.success();
       return record;
     } catch (err) {

@@ -11,10 +11,16 @@ import { OPERATIONAL_ENDPOINT } from '../observability';
 @Injectable()
 export class RateLimitGuard extends ThrottlerGuard {
   protected override async shouldSkip(context: ExecutionContext): Promise<boolean> {
-    return this.reflector.getAllAndOverride<boolean>(OPERATIONAL_ENDPOINT, [context.getHandler(), context.getClass()]) === true;
+    return (
+      this.reflector.getAllAndOverride<boolean>(OPERATIONAL_ENDPOINT, [context.getHandler(), context.getClass()]) ===
+      true
+    );
   }
 
-  protected override async throwThrottlingException(context: ExecutionContext, detail: ThrottlerLimitDetail): Promise<void> {
+  protected override async throwThrottlingException(
+    context: ExecutionContext,
+    detail: ThrottlerLimitDetail,
+  ): Promise<void> {
     const retryAfter = Math.max(1, detail.timeToBlockExpire);
     void context.switchToHttp().getResponse<FastifyReply>().header('retry-after', String(retryAfter));
     throw new ThrottlerException(`Too many requests; retry in ${retryAfter} s`);

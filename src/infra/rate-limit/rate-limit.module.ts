@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { Counter, type Registry } from 'prom-client';
 import { APP_CONFIG, type AppConfig } from '../../config';
 import { METRICS_REGISTRY } from '../observability';
+import { RedisConnections } from '../redis';
 import { FailOpenThrottlerStorage } from './fail-open-storage';
 import { RateLimitGuard } from './rate-limit.guard';
 import { strictRateLimitOf } from './strict-rate-limit.decorator';
@@ -20,28 +21,28 @@ export class RateLimitModule {
     if (!config.rateLimit.enabled) return { module: RateLimitModule };
     return {
       module: RateLimitModule,
-      imports: [ThrottlerModule.forRootAsync({ inject: [APP_CONFIG, METRICS_REGISTRY], useFactory: throttlerOptions })],
+      imports: [
+        ThrottlerModule.forRootAsync({
+          inject: [APP_CONFIG, METRICS_REGISTRY, RedisConnections],
+          useFactory: throttlerOptions,
+        }),
+      ],
       providers: [{ provide: APP_GUARD, useClass: RateLimitGuard }],
     };
   }
 }
 
-function throttlerOptions(config: AppConfig, registry: Registry): ThrottlerModuleOptions {
+function throttlerOptions(config: AppConfig, registry: Registry, redis: RedisConnections): ThrottlerModuleOptions {
   const { windowMs, max, authWindowMs, authIpMax, authAccountMax } = config.rateLimit;
   const storageErrors = new Counter({
     name: 'rate_limit_storage_errors_total',
     help: 'Rate-limit checks let through because Redis was unavailable',
     registers: [registry],
   });
-  // A URL, not a shared client: the storage closes what it opens. Fail fast rather than queue while Redis is down.
-  const redis = new ThrottlerStorageRedisService(config.redis.url, {
-    enableOfflineQueue: false,
-    commandTimeout: config.redis.commandTimeoutMs,
-    maxRetriesPerRequest: 1,
-    connectionName: `${config.instanceId}:rate-limit`,
-  });
+  // Options, not a shared client: the storage closes only what it opens.
+  const storage = new ThrottlerStorageRedisService(redis.throttlerOptions());
   return {
-    storage: new FailOpenThrottlerStorage(redis, () => storageErrors.inc()),
+    storage: new FailOpenThrottlerStorage(storage, () => storageErrors.inc(), config.redis.commandTimeoutMs),
     // One bucket per (limit, client) across all routes; the default would give each route its own budget.
     generateKey: (_context, tracker, name) => createHash('sha256').update(`${name}:${tracker}`).digest('hex'),
     throttlers: [
@@ -52,7 +53,8 @@ function throttlerOptions(config: AppConfig, registry: Registry): ThrottlerModul
         ttl: authWindowMs,
         limit: authAccountMax,
         skipIf: (ctx) => !strictRateLimitOf(ctx)?.account,
-        getTracker: (req, ctx) => `account:${strictRateLimitOf(ctx)?.account?.(req as never) ?? `ip:${(req as { ip: string }).ip}`}`,
+        getTracker: (req, ctx) =>
+          `account:${strictRateLimitOf(ctx)?.account?.(req as never) ?? `ip:${(req as { ip: string }).ip}`}`,
       },
     ],
   };

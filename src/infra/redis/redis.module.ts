@@ -1,23 +1,17 @@
-import { Global, Inject, Module } from '@nestjs/common';
+import { Global, Module } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../../config';
-import { RedisConnection } from './redis-connection';
+import { RedisConnections } from './redis-connections';
 
-export const REDIS_CLIENT = Symbol('REDIS_CLIENT');
-
-/** Injects the shared node-redis client (sessions, rate-limit bookkeeping, read-your-writes positions). */
-export const InjectRedis = (): ParameterDecorator => Inject(REDIS_CLIENT);
-
+/** Every Redis connection of the process comes from RedisConnections; clients are built on first use. */
 @Global()
 @Module({
   providers: [
     {
-      provide: RedisConnection,
+      provide: RedisConnections,
       inject: [APP_CONFIG],
-      useFactory: (config: AppConfig) =>
-        new RedisConnection({ url: config.redis.url, name: config.instanceId, commandTimeoutMs: config.redis.commandTimeoutMs }),
+      useFactory: (config: AppConfig) => new RedisConnections(config),
     },
-    { provide: REDIS_CLIENT, inject: [RedisConnection], useFactory: (connection: RedisConnection) => connection.client },
   ],
-  exports: [REDIS_CLIENT],
+  exports: [RedisConnections],
 })
 export class RedisModule {}

@@ -7,15 +7,37 @@ export class RedisReplyTimeoutError extends Error {
 }
 
 /**
- * Bounds the wait for a Redis reply. node-redis's own command timeout stops counting once the command
- * is written to the socket, so a hung server (SIGSTOP, a stalled fork, a half-open connection) would be
- * waited on forever. The command itself stays queued; its late reply, if any, is dropped.
+ * Bounds the wait for a Redis reply, so a hung server (SIGSTOP, a stalled fork, a half-open connection) never
+ * stalls a request past the deadline; ioredis' own commandTimeout is only a backstop (it judges on a bare timer).
+ * The command itself stays queued; its late reply, if any, is dropped.
+ *
+ * The verdict waits for one setImmediate: a loop busy with our own requests runs an expired timer before it reads
+ * the reply already in the socket, and blaming Redis for that opens the breaker on a healthy Redis (house plan:
+ * a breaker measures the dependency, not our event loop).
  */
 export function withinDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new RedisReplyTimeoutError(ms)), ms);
+  return new Promise<T>((resolve, reject) => {
+    let settled = false;
+    const timer = setTimeout(() => {
+      setImmediate(() => {
+        if (settled) return;
+        settled = true;
+        reject(new RedisReplyTimeoutError(ms));
+      });
+    }, ms);
+    work.then(
+      (value) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (err: unknown) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        reject(err instanceof Error ? err : new Error(String(err)));
+      },
+    );
   });
-  work.catch(() => undefined);
-  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
 }

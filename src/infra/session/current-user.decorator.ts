@@ -1,4 +1,10 @@
-import { applyDecorators, createParamDecorator, type ExecutionContext, UnauthorizedException, UseGuards } from '@nestjs/common';
+import {
+  applyDecorators,
+  createParamDecorator,
+  type ExecutionContext,
+  UnauthorizedException,
+  UseGuards,
+} from '@nestjs/common';
 import { ApiCookieAuth, ApiUnauthorizedResponse } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { ApiErrorDto, SESSION_SECURITY } from '../http';

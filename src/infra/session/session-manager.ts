@@ -4,6 +4,7 @@ import { Counter, type Registry } from 'prom-client';
 import { type AppConfig, InjectConfig } from '../../config';
 import { InjectMetrics } from '../observability';
 import { SessionRegistry } from './session-registry';
+import { replicateOnNextSave } from './session-store';
 import './session.types';
 
 @Injectable()
@@ -15,13 +16,18 @@ export class SessionManager {
     private readonly registry: SessionRegistry,
     @InjectMetrics() metrics: Registry,
   ) {
-    this.created = new Counter({ name: 'sessions_created_total', help: 'Sessions created at sign-in', registers: [metrics] });
+    this.created = new Counter({
+      name: 'sessions_created_total',
+      help: 'Sessions created at sign-in',
+      registers: [metrics],
+    });
   }
 
   /** A new session id at every sign-in, so an id planted before login is worthless (no fixation). */
   async signIn(request: FastifyRequest, userId: string): Promise<void> {
     await request.session.regenerate();
     request.session.userId = userId;
+    replicateOnNextSave(request.session);
     await this.registry.track(userId, request.session.sessionId);
     this.created.inc();
   }

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { type AppConfig, InjectConfig } from '../../config';
-import { InjectRedis, type RedisClient, withinDeadline } from '../redis';
+import { execOrThrow, type RedisClient, RedisConnections, withinDeadline } from '../redis';
 import { SESSION_KEY_PREFIX, unavailable } from './session-store';
 
 /**
@@ -10,26 +10,32 @@ import { SESSION_KEY_PREFIX, unavailable } from './session-store';
  */
 @Injectable()
 export class SessionRegistry {
+  private readonly redis: RedisClient;
+
   constructor(
-    @InjectRedis() private readonly redis: RedisClient,
+    connections: RedisConnections,
     @InjectConfig() private readonly config: AppConfig,
-  ) {}
+  ) {
+    this.redis = connections.client('sessions');
+  }
 
   async track(userId: string, sessionId: string): Promise<void> {
     const key = this.key(userId);
-    await this.run(() => this.redis.multi().sAdd(key, sessionId).expire(key, this.config.session.ttlSeconds).exec());
+    await this.run(() =>
+      execOrThrow(this.redis.multi().sadd(key, sessionId).expire(key, this.config.session.ttlSeconds)),
+    );
   }
 
   async untrack(userId: string, sessionId: string): Promise<void> {
-    await this.run(() => this.redis.sRem(this.key(userId), sessionId));
+    await this.run(() => this.redis.srem(this.key(userId), sessionId));
   }
 
   /** Ends every session of the user; returns how many were tracked. */
   async destroyAll(userId: string): Promise<number> {
     const key = this.key(userId);
     return this.run(async () => {
-      const ids = await this.redis.sMembers(key);
-      await this.redis.del([key, ...ids.map((id) => SESSION_KEY_PREFIX + id)]);
+      const ids = await this.redis.smembers(key);
+      await this.redis.del(key, ...ids.map((id) => SESSION_KEY_PREFIX + id));
       return ids.length;
     });
   }

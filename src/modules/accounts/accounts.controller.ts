@@ -45,7 +45,10 @@ export class AccountsController {
   // The account may have been created (or its password changed) a moment ago; a lagging replica would say 401.
   @ReadFromPrimary()
   @ApiOperation({ summary: 'Sign in; sets an HttpOnly session cookie' })
-  @ApiOkResponse({ type: UserDto, headers: { 'Set-Cookie': { description: 'The session cookie', schema: { type: 'string' } } } })
+  @ApiOkResponse({
+    type: UserDto,
+    headers: { 'Set-Cookie': { description: 'The session cookie', schema: { type: 'string' } } },
+  })
   @ApiBadRequestResponse({ type: ApiErrorDto })
   @ApiUnauthorizedResponse({ type: ApiErrorDto, description: 'Wrong email or password (one message for both)' })
   async login(@Body() dto: LoginDto, @Req() request: FastifyRequest): Promise<UserDto> {
@@ -83,7 +86,11 @@ export class AccountsController {
   @ApiOperation({ summary: 'Change the password; every other session ends, this one continues under a new id' })
   @ApiNoContentResponse({ description: 'Changed; a new session cookie is set' })
   @ApiBadRequestResponse({ type: ApiErrorDto, description: 'currentPassword is wrong, or newPassword is unacceptable' })
-  async changePassword(@CurrentUser() user: SessionUser, @Body() dto: ChangePasswordDto, @Req() request: FastifyRequest): Promise<void> {
+  async changePassword(
+    @CurrentUser() user: SessionUser,
+    @Body() dto: ChangePasswordDto,
+    @Req() request: FastifyRequest,
+  ): Promise<void> {
     await this.accounts.changePassword(user.id, dto);
     await this.sessions.renewAfterCredentialChange(request, user.id);
   }

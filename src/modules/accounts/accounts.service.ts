@@ -12,7 +12,14 @@ import { PasswordHasher } from './password-hasher';
 
 type VerifyOutcome = 'match' | 'mismatch' | 'no_account';
 
-const WITH_HASH = { id: true, email: true, displayName: true, createdAt: true, updatedAt: true, passwordHash: true } as const;
+const WITH_HASH = {
+  id: true,
+  email: true,
+  displayName: true,
+  createdAt: true,
+  updatedAt: true,
+  passwordHash: true,
+} as const;
 
 @Injectable()
 export class AccountsService {

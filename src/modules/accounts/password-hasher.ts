@@ -10,7 +10,12 @@ export class PasswordHasher {
 
   constructor(@InjectConfig() config: AppConfig) {
     // OWASP's argon2id baseline (19 MiB, 2 passes, 1 lane) unless configured otherwise.
-    this.options = { type: argon2.argon2id, memoryCost: config.passwordHash.memoryKib, timeCost: config.passwordHash.iterations, parallelism: 1 };
+    this.options = {
+      type: argon2.argon2id,
+      memoryCost: config.passwordHash.memoryKib,
+      timeCost: config.passwordHash.iterations,
+      parallelism: 1,
+    };
   }
 
   hash(password: string): Promise<string> {

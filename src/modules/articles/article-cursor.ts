@@ -27,7 +27,8 @@ export function decodeCursor(cursor: string): ArticleCursor {
   }
   if (!Array.isArray(parsed) || parsed.length !== 2) throw new InvalidCursorError();
   const [iso, id] = parsed as unknown[];
-  if (typeof iso !== 'string' || !ISO_MS.test(iso) || typeof id !== 'string' || !UUID.test(id)) throw new InvalidCursorError();
+  if (typeof iso !== 'string' || !ISO_MS.test(iso) || typeof id !== 'string' || !UUID.test(id))
+    throw new InvalidCursorError();
   const createdAt = new Date(iso);
   // Rejects well-shaped impossible dates such as 2024-02-30, which Date would silently roll over.
   if (Number.isNaN(createdAt.getTime()) || createdAt.toISOString() !== iso) throw new InvalidCursorError();

@@ -1,17 +1,4 @@
-import {
-  BadRequestException,
-  Body,
-  Controller,
-  Delete,
-  Get,
-  HttpCode,
-  HttpStatus,
-  Param,
-  ParseUUIDPipe,
-  Patch,
-  Post,
-  Query,
-} from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, Patch, Post, Query } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiCreatedResponse,
@@ -24,7 +11,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { CACHE_HEADER_DOC, CacheAside } from '../../infra/cache';
-import { ApiErrorDto, RequestId } from '../../infra/http';
+import { ApiErrorDto, CanonicalUuidPipe, RequestId } from '../../infra/http';
 import { Authenticated, CurrentUser, type SessionUser } from '../../infra/session';
 import { ARTICLE_LISTS, articleKey, listPageKey } from './article-cache';
 import { ArticlesService } from './articles.service';
@@ -33,7 +20,7 @@ import { CreateArticleDto } from './dto/create-article.dto';
 import { ListArticlesQuery } from './dto/list-articles.query';
 import { UpdateArticleDto } from './dto/update-article.dto';
 
-const ArticleId = () => Param('id', new ParseUUIDPipe({ exceptionFactory: () => new BadRequestException('id must be a UUID') }));
+const ArticleId = () => Param('id', new CanonicalUuidPipe());
 const ApiArticleId = () => ApiParam({ name: 'id', format: 'uuid', description: 'Article id' });
 
 @ApiTags('articles')
@@ -46,7 +33,11 @@ export class ArticlesController {
   @Authenticated()
   @ApiOperation({ summary: 'Write an article; it is rendered to HTML in the background' })
   @ApiCreatedResponse({ type: ArticleDto })
-  async create(@CurrentUser() user: SessionUser, @Body() dto: CreateArticleDto, @RequestId() requestId: string): Promise<ArticleDto> {
+  async create(
+    @CurrentUser() user: SessionUser,
+    @Body() dto: CreateArticleDto,
+    @RequestId() requestId: string,
+  ): Promise<ArticleDto> {
     return ArticleDto.from(await this.articles.create(user.id, dto, { requestId }));
   }
 

@@ -8,5 +8,6 @@ import { ArticleEntity } from './entities/article.entity';
   imports: [TypeOrmModule.forFeature([ArticleEntity])],
   controllers: [ArticlesController],
   providers: [ArticlesService],
+  exports: [ArticlesService],
 })
 export class ArticlesModule {}

@@ -30,7 +30,11 @@ export class ArticlesService {
     private readonly cache: CacheInvalidator,
   ) {}
 
-  async create(authorId: string, { title, body }: CreateArticleDto, context: WriteContext = {}): Promise<ArticleEntity> {
+  async create(
+    authorId: string,
+    { title, body }: CreateArticleDto,
+    context: WriteContext = {},
+  ): Promise<ArticleEntity> {
     const article = await this.dataSource.transaction(async (em) => {
       const { id, revision } = await em.save(em.create(ArticleEntity, { authorId, title, body }));
       await this.requestRender(em, id, revision, context);
@@ -47,7 +51,16 @@ export class ArticlesService {
     const query = this.articles
       .createQueryBuilder('a')
       .innerJoin('a.author', 'u')
-      .select(['a.id', 'a.title', 'a.renderStatus', 'a.readingTimeMinutes', 'a.createdAt', 'a.updatedAt', 'u.id', 'u.displayName'])
+      .select([
+        'a.id',
+        'a.title',
+        'a.renderStatus',
+        'a.readingTimeMinutes',
+        'a.createdAt',
+        'a.updatedAt',
+        'u.id',
+        'u.displayName',
+      ])
       .orderBy('a.createdAt', 'DESC')
       .addOrderBy('a.id', 'DESC')
       .limit(limit + 1);
@@ -78,7 +91,12 @@ export class ArticlesService {
     await this.cache.invalidate(articleChanged(id));
   }
 
-  private applyUpdate(id: string, userId: string, { title, body }: UpdateArticleDto, context: WriteContext): Promise<ArticleEntity> {
+  private applyUpdate(
+    id: string,
+    userId: string,
+    { title, body }: UpdateArticleDto,
+    context: WriteContext,
+  ): Promise<ArticleEntity> {
     if (title === undefined && body === undefined) throw new BadRequestException('send title, body, or both');
     return this.dataSource.transaction(async (em) => {
       const article = await this.lockOwned(em, id, userId);
@@ -99,7 +117,12 @@ export class ArticlesService {
   }
 
   /** The render job commits with the write that needs it (transactional outbox): no write without its job, no job without its write. */
-  private async requestRender(em: EntityManager, articleId: string, revision: number, { requestId }: WriteContext): Promise<void> {
+  private async requestRender(
+    em: EntityManager,
+    articleId: string,
+    revision: number,
+    { requestId }: WriteContext,
+  ): Promise<void> {
     const jobId = await this.outbox.enqueue(em, renderJob({ articleId, revision, requestId }));
     await em.update(ArticleEntity, { id: articleId }, { renderJobId: jobId });
   }

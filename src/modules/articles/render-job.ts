@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { canonicalUuid } from '../../infra/http';
 import { type JobEnvelope, type OutboxMessage, RENDER_QUEUE } from '../../infra/queue';
 
 export const RENDER_JOB = 'render';
@@ -13,10 +14,14 @@ export interface RenderJobData extends JobEnvelope {
 }
 
 const schema = z.object({
-  articleId: z.uuid(),
+  // Canonical, like every id from the API's pipe: the job's cache invalidation must hit the readers' key.
+  articleId: z.uuid().transform(canonicalUuid),
   revision: z.number().int().positive(),
   requestId: z.string().max(128).optional(),
-  minLsn: z.string().regex(/^[0-9A-F]{1,8}\/[0-9A-F]{1,8}$/i, 'must be a WAL position like 0/3000060').optional(),
+  minLsn: z
+    .string()
+    .regex(/^[0-9A-F]{1,8}\/[0-9A-F]{1,8}$/i, 'must be a WAL position like 0/3000060')
+    .optional(),
 });
 
 export function renderJob(data: RenderJobData): OutboxMessage<RenderJobData> {
@@ -25,6 +30,7 @@ export function renderJob(data: RenderJobData): OutboxMessage<RenderJobData> {
 
 export function parseRenderJob(data: unknown): RenderJobData {
   const parsed = schema.safeParse(data);
-  if (!parsed.success) throw new Error(parsed.error.issues.map((i) => `${i.path.join('.') || 'payload'}: ${i.message}`).join('; '));
+  if (!parsed.success)
+    throw new Error(parsed.error.issues.map((i) => `${i.path.join('.') || 'payload'}: ${i.message}`).join('; '));
   return parsed.data;
 }

@@ -4,14 +4,22 @@ describe('MarkdownRenderer', () => {
   const html = (md: string) => new MarkdownRenderer().render(md).html;
 
   it('renders CommonMark', () => {
-    expect(html('# Title\n\nSome *emphasis* and **strong**.')).toBe('<h1>Title</h1>\n<p>Some <em>emphasis</em> and <strong>strong</strong>.</p>\n');
-    expect(html('```ts\nconst a = 1 < 2;\n```')).toBe('<pre><code class="language-ts">const a = 1 &lt; 2;\n</code></pre>\n');
+    expect(html('# Title\n\nSome *emphasis* and **strong**.')).toBe(
+      '<h1>Title</h1>\n<p>Some <em>emphasis</em> and <strong>strong</strong>.</p>\n',
+    );
+    expect(html('```ts\nconst a = 1 < 2;\n```')).toBe(
+      '<pre><code class="language-ts">const a = 1 &lt; 2;\n</code></pre>\n',
+    );
     expect(html('| a | b |\n|:-|-:|\n| 1 | 2 |')).toContain('<td style="text-align:right">2</td>');
   });
 
   it('keeps safe links, marks them nofollow, and linkifies bare URLs', () => {
-    expect(html('[docs](https://example.com/a?b=1)')).toBe('<p><a href="https://example.com/a?b=1" rel="nofollow noopener noreferrer">docs</a></p>\n');
-    expect(html('see https://example.com')).toContain('<a href="https://example.com" rel="nofollow noopener noreferrer">');
+    expect(html('[docs](https://example.com/a?b=1)')).toBe(
+      '<p><a href="https://example.com/a?b=1" rel="nofollow noopener noreferrer">docs</a></p>\n',
+    );
+    expect(html('see https://example.com')).toContain(
+      '<a href="https://example.com" rel="nofollow noopener noreferrer">',
+    );
   });
 
   it.each([
@@ -29,9 +37,19 @@ describe('MarkdownRenderer', () => {
     ['a style attribute', '<p style="background:url(javascript:alert(1))">x</p>'],
     ['a style tag', '<style>body{display:none}</style>'],
     ['a form', '<form action="https://evil.example"><input name="p"></form>'],
+    // The vectors of the advisories fixed in sanitize-html 2.17.6 and 2.17.7 (tools/audit/advisories.json).
+    ['a textarea end tag with a slash (mutation XSS)', '<textarea></textarea/><img src=x onerror=alert(1)></textarea>'],
+    ['an xmp raw-text passthrough', '<xmp><img src=x onerror=alert(1)></xmp>'],
+    [
+      'an SVG SMIL animation of a URL attribute',
+      '<svg><a><animate attributeName="href" values="javascript:alert(1)"/><text y="20">x</text></a></svg>',
+    ],
+    ['a set element rewriting href', '<svg><set attributeName="href" to="javascript:alert(1)"/></svg>'],
   ])('removes %s', (_, md) => {
     // Harmless leftovers may stay as text (e.g. "[click](javascript:…)" that is not a link); no active markup may.
-    expect(html(md)).not.toMatch(/<script|<iframe|<style|<form|<input|<svg|\son\w+\s*=|href="[^"]*script:|src="\s*data:|style="background/i);
+    expect(html(md)).not.toMatch(
+      /<script|<iframe|<style|<form|<input|<svg|<animate|<set|<img[^>]*onerror|\son\w+\s*=|href="[^"]*script:|="javascript:|src="\s*data:|style="background/i,
+    );
   });
 
   it('keeps the text around what it removes', () => {

@@ -44,12 +44,18 @@ export class RenderArticleHandler implements JobHandler<RenderJobData> {
     );
   }
 
-  private async apply(em: EntityManager, { articleId, revision }: RenderJobData, { jobId, worker, signal }: JobContext): Promise<RenderResult> {
-    const [article] = (await em.query(`SELECT body, revision, rendered_revision FROM articles WHERE id = $1`, [articleId])) as Array<{
-      body: string;
-      revision: number;
-      rendered_revision: number | null;
-    }>;
+  private async apply(
+    em: EntityManager,
+    { articleId, revision }: RenderJobData,
+    { jobId, worker, signal }: JobContext,
+  ): Promise<RenderResult> {
+    const [article] = await em.query<
+      Array<{
+        body: string;
+        revision: number;
+        rendered_revision: number | null;
+      }>
+    >(`SELECT body, revision, rendered_revision FROM articles WHERE id = $1`, [articleId]);
     if (!article) return 'article-deleted';
     // The body changed since this job was written; the job for the newer revision renders it.
     if (article.revision !== revision) return 'stale';

@@ -104,6 +104,7 @@ export const PAGE_SCRIPT = String.raw`'use strict';
         ['in flight', 'inFlight', g.inFlight, fmt.count(g.inFlight)],
         ['in rotation', 'available', g.upstreams.available, g.upstreams.available + ' of ' + g.upstreams.total],
         ['edge cache hits', 'edgeHitRatio', g.edgeCache.hitRatio, g.edgeCache.enabled ? fmt.ratio(g.edgeCache.hitRatio) : 'off'],
+        ['page hits', 'edgePageHitRatio', g.edgeCache.pageHitRatio, g.edgeCache.enabled ? fmt.ratio(g.edgeCache.pageHitRatio) : 'off'],
         ['edge cache entries', 'edgeEntries', g.edgeCache.entries, fmt.count(g.edgeCache.entries)],
       ];
     },
@@ -125,6 +126,7 @@ export const PAGE_SCRIPT = String.raw`'use strict';
     queue: function (q) {
       return [
         ['waiting', 'waiting', q.waiting, fmt.count(q.waiting)],
+        ['workers', 'workers', q.workers, fmt.count(q.workers)],
         ['active', 'active', q.active, fmt.count(q.active)],
         ['failed', 'failed', q.failed, fmt.count(q.failed)],
         ['delayed', 'delayed', q.delayed, fmt.count(q.delayed)],

@@ -3,7 +3,7 @@ import { Logger } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyRequest } from 'fastify';
 import { DataSource } from 'typeorm';
-import { REDIS_CLIENT, type RedisClient } from '../../redis';
+import { RedisConnections } from '../../redis';
 import { routingOf } from '../routing/routing-data-source';
 import { DbRequest, runInDbRequest } from './db-context';
 import { SessionLsnStore } from './session-lsn-store';
@@ -32,16 +32,26 @@ declare module 'fastify' {
  * stores the primary's WAL position for its session before the response leaves: the client cannot send its
  * next read before the position that read must reach is known to every instance.
  */
-export function registerDatabaseRequestContext(app: NestFastifyApplication, options: DatabaseRequestContextOptions): void {
+export function registerDatabaseRequestContext(
+  app: NestFastifyApplication,
+  options: DatabaseRequestContextOptions,
+): void {
   const fastify = app.getHttpAdapter().getInstance();
   const { router } = routingOf(app.get(DataSource));
-  const store = new SessionLsnStore(app.get<RedisClient>(REDIS_CLIENT), options.readYourWritesTtlSeconds, options.redisDeadlineMs);
+  const store = new SessionLsnStore(
+    app.get(RedisConnections).client('sessions'),
+    options.readYourWritesTtlSeconds,
+    options.redisDeadlineMs,
+  );
   const logger = new Logger('ReadYourWrites');
   fastify.decorateRequest('dbRequest', null);
   fastify.decorateRequest('dbAsyncScope', null);
 
   fastify.addHook('onRequest', (request, _reply, done) => {
-    const db = new DbRequest({ sessionId: () => options.sessionIdOf(request), lookup: (sessionId) => store.get(sessionId) });
+    const db = new DbRequest({
+      sessionId: () => options.sessionIdOf(request),
+      lookup: (sessionId) => store.get(sessionId),
+    });
     request.dbRequest = db;
     runInDbRequest(db, () => {
       request.dbAsyncScope = new AsyncResource('db-request');
@@ -67,7 +77,9 @@ export function registerDatabaseRequestContext(app: NestFastifyApplication, opti
       } catch (err) {
         // The write is committed; failing the response now would invite a duplicate retry. Count and log instead.
         router.observer.sessionLsnNotRecorded();
-        logger.warn(`could not record the session's write position; its next reads may be stale: ${(err as Error).message}`);
+        logger.warn(
+          `could not record the session's write position; its next reads may be stale: ${(err as Error).message}`,
+        );
       }
     }
     return payload;

@@ -67,5 +67,12 @@ export function readFromPrimary<T>(fn: () => T): T {
 export function runWithMinLsn<T>(lsn: string, fn: () => T): T {
   const floor = parseLsn(lsn);
   const outer = storage.getStore();
-  return storage.run({ request: outer?.request ?? new DbRequest(), primaryReads: outer?.primaryReads ?? false, minLsn: maxLsn(outer?.minLsn, floor) }, fn);
+  return storage.run(
+    {
+      request: outer?.request ?? new DbRequest(),
+      primaryReads: outer?.primaryReads ?? false,
+      minLsn: maxLsn(outer?.minLsn, floor),
+    },
+    fn,
+  );
 }

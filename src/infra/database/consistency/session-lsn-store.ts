@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { type RedisClient, withinDeadline } from '../../redis';
+import { defineScript, type RedisClient, type RedisScript, withinDeadline } from '../../redis';
 import { type Lsn, lsnFromSortKey, lsnSortKey } from '../topology/lsn';
 
 // Keeps the highest position ever stored, so two instances recording the same session's writes out of order
@@ -18,11 +18,15 @@ return 1`;
  * way). It expires after the TTL: by then every replica still in rotation (lag below the limit) has the write.
  */
 export class SessionLsnStore {
+  private readonly rememberHighest: RedisScript;
+
   constructor(
     private readonly redis: RedisClient,
     private readonly ttlSeconds: number,
     private readonly deadlineMs: number,
-  ) {}
+  ) {
+    this.rememberHighest = defineScript(redis, 'rywRememberHighest', 1, REMEMBER_HIGHEST);
+  }
 
   async get(sessionId: string): Promise<Lsn | undefined> {
     const value = await withinDeadline(this.redis.get(keyFor(sessionId)), this.deadlineMs);
@@ -30,8 +34,8 @@ export class SessionLsnStore {
   }
 
   async remember(sessionId: string, lsn: Lsn): Promise<void> {
-    const args = { keys: [keyFor(sessionId)], arguments: [lsnSortKey(lsn), String(this.ttlSeconds * 1000)] };
-    await withinDeadline(this.redis.eval(REMEMBER_HIGHEST, args), this.deadlineMs);
+    const remember = this.rememberHighest([keyFor(sessionId)], [lsnSortKey(lsn), this.ttlSeconds * 1000]);
+    await withinDeadline(remember, this.deadlineMs);
   }
 }
 

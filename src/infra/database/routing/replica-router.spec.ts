@@ -1,16 +1,31 @@
 import { DbRequest, readFromPrimary, runInDbRequest, runWithMinLsn } from '../consistency/db-context';
-import type { DbNode } from '../topology/db-node';
+import { type DbNode, PoolWaitTimeout } from '../topology/db-node';
 import { formatLsn } from '../topology/lsn';
 import type { TopologyMonitor } from '../topology/topology-monitor';
-import { DatabaseUnavailableError, NodeConnectionError, PrimaryUnavailableError } from './database-errors';
+import {
+  DatabaseUnavailableError,
+  NodeConnectionError,
+  PoolBusyError,
+  PrimaryUnavailableError,
+} from './database-errors';
 import { ReplicaRouter } from './replica-router';
 import { NO_OBSERVER, type RoutingObserver } from './routing-observer';
 
 /** A node whose pool hands out fake clients; `replayedLive` is what a direct replay-position check answers. */
-function fakeNode(name: string, replayLsn = 0n, opts: { refuse?: boolean; replayedLive?: bigint } = {}) {
-  const client = { query: async () => ({ rows: [{ lsn: formatLsn(opts.replayedLive ?? replayLsn) }] }), release: () => undefined };
-  const pool = { connect: async () => (opts.refuse ? Promise.reject(new Error('connect ECONNREFUSED')) : client) };
-  return { name, replayLsn, busy: 0, pool, observation: { timeline: 1 } } as unknown as DbNode;
+function fakeNode(
+  name: string,
+  replayLsn = 0n,
+  opts: { refuse?: boolean; busy?: boolean; replayedLive?: bigint } = {},
+) {
+  const client = {
+    query: async () => ({ rows: [{ lsn: formatLsn(opts.replayedLive ?? replayLsn) }] }),
+    release: () => undefined,
+  };
+  const connect = async () => {
+    if (opts.busy) throw new PoolWaitTimeout(100, new Error('timeout exceeded when trying to connect'));
+    return opts.refuse ? Promise.reject(new Error('connect ECONNREFUSED')) : client;
+  };
+  return { name, replayLsn, busy: 0, connect, observation: { timeline: 1 } } as unknown as DbNode;
 }
 
 function setup(replicas: DbNode[], primary: DbNode | null = fakeNode('primary')) {
@@ -28,7 +43,9 @@ function setup(replicas: DbNode[], primary: DbNode | null = fakeNode('primary'))
     ...NO_OBSERVER,
     replicaFallback: (reason) => events.push(`fallback:${reason}`),
     readYourWritesOnPrimary: (reason) => events.push(`ryw:${reason}`),
+    readYourWritesDuringFailover: () => events.push('ryw:failover'),
     replicaCaughtUpCheck: (result) => events.push(`check:${result}`),
+    poolWaitTimedOut: (node) => events.push(`pool-busy:${node.name}`),
   };
   return { router: new ReplicaRouter(topology, 'round-robin', observer), failures, events };
 }
@@ -66,8 +83,44 @@ describe('ReplicaRouter', () => {
 
   it("sends a session's reads only to replicas that replayed its last write", async () => {
     const { router, events } = setup([fakeNode('replica-1', 100n), fakeNode('replica-2', 200n)]);
-    for (let i = 0; i < 3; i++) expect((await runInDbRequest(session(150n), () => router.read())).node.name).toBe('replica-2');
+    for (let i = 0; i < 3; i++)
+      expect((await runInDbRequest(session(150n), () => router.read())).node.name).toBe('replica-2');
     expect(events).toEqual([]);
+  });
+
+  it('serves a session from the most advanced replica while no primary is reachable, rather than a 503', async () => {
+    const { router, events } = setup([fakeNode('replica-1', 100n), fakeNode('replica-2', 200n)], null);
+    expect((await runInDbRequest(session(250n), () => router.read())).node.name).toBe('replica-2');
+    expect(events).toEqual(['ryw:failover']);
+  });
+
+  it('serves reads that must see the latest commits from the most advanced replica while no primary is elected', async () => {
+    const [ahead, behind] = [fakeNode('replica-1', 300n), fakeNode('replica-2', 200n)];
+    const { router, events } = setup([ahead, behind], null);
+    // readFromPrimary (a cache fill after an invalidation whose commit position is unknown, a login's hash).
+    expect((await readFromPrimary(() => router.read())).node.name).toBe('replica-1');
+    // A request that already wrote, then lost its primary.
+    const wrote = new DbRequest();
+    wrote.primaryTouched = true;
+    expect((await runInDbRequest(wrote, () => router.read())).node.name).toBe('replica-1');
+    // A session whose position cannot be looked up.
+    expect((await runInDbRequest(session(new Error('redis down')), () => router.read())).node.name).toBe('replica-1');
+    // Never the replica a retried read just failed on.
+    expect((await readFromPrimary(() => router.read(new Set([ahead])))).node).toBe(behind);
+    expect(events).toEqual(['ryw:failover', 'ryw:failover', 'ryw:failover', 'ryw:failover']);
+  });
+
+  it('moves a primary-pinned read to the most advanced replica when the primary just refused it, unless it has a floor', async () => {
+    const [ahead, behind] = [fakeNode('replica-1', 300n), fakeNode('replica-2', 200n)];
+    const { router, failures, events } = setup([ahead, behind], fakeNode('primary', 0n, { refuse: true }));
+    // The monitor still names the primary (its probe has not run since the kill); the read finds it gone.
+    expect((await readFromPrimary(() => router.read())).node).toBe(ahead);
+    // A read with a floor no replica has reached stays a 503: an older row could be cached as the new one.
+    await expect(runInDbRequest(session(400n), () => router.read(new Set([ahead])))).rejects.toBeInstanceOf(
+      DatabaseUnavailableError,
+    );
+    expect(failures).toEqual(['primary', 'primary']);
+    expect(events).toEqual(['ryw:failover', 'check:behind', 'ryw:not_caught_up']);
   });
 
   it('asks the closest replica directly before falling back to the primary', async () => {
@@ -101,5 +154,14 @@ describe('ReplicaRouter', () => {
     const { router } = setup([], null);
     await expect(router.primary()).rejects.toBeInstanceOf(PrimaryUnavailableError);
     await expect(router.read()).rejects.toBeInstanceOf(DatabaseUnavailableError);
+  });
+
+  it('answers a busy pool with PoolBusyError, and never reports the node as failed', async () => {
+    const primary = fakeNode('primary', 0n, { busy: true });
+    const { router, failures, events } = setup([fakeNode('replica-1', 0n, { busy: true })], primary);
+    await expect(router.primary()).rejects.toBeInstanceOf(PoolBusyError);
+    await expect(router.read()).rejects.toBeInstanceOf(PoolBusyError);
+    expect(failures).toEqual([]);
+    expect(events).toEqual(['pool-busy:primary', 'pool-busy:replica-1']);
   });
 });

@@ -22,12 +22,20 @@ describe('pickReplica', () => {
 
   it('sends least-busy reads to the idlest replica whatever the turn', () => {
     const pool = [replica('replica-1', 0n, 4), replica('replica-2', 0n, 1), replica('replica-3', 0n, 7)];
-    expect([0, 1, 2].map((t) => pickReplica(pool, 'least-busy', t)!.name)).toEqual(['replica-2', 'replica-2', 'replica-2']);
+    expect([0, 1, 2].map((t) => pickReplica(pool, 'least-busy', t)!.name)).toEqual([
+      'replica-2',
+      'replica-2',
+      'replica-2',
+    ]);
   });
 
   it('rotates among equally idle replicas', () => {
     const pool = [replica('replica-1', 0n, 2), replica('replica-2', 0n, 0), replica('replica-3', 0n, 0)];
-    expect([0, 1, 2].map((t) => pickReplica(pool, 'least-busy', t)!.name)).toEqual(['replica-2', 'replica-3', 'replica-2']);
+    expect([0, 1, 2].map((t) => pickReplica(pool, 'least-busy', t)!.name)).toEqual([
+      'replica-2',
+      'replica-3',
+      'replica-2',
+    ]);
   });
 });
 

@@ -15,15 +15,21 @@ export interface ReplicaCandidate {
  * Round-robin spreads evenly; least-busy sends the next read to the replica with the fewest outstanding
  * queries in this process (ties rotate), so a replica that slows down gets fewer reads by itself.
  */
-export function pickReplica<T extends ReplicaCandidate>(candidates: readonly T[], strategy: ReadStrategy, turn: number): T | undefined {
+export function pickReplica<T extends ReplicaCandidate>(
+  candidates: readonly T[],
+  strategy: ReadStrategy,
+  turn: number,
+): T | undefined {
   if (candidates.length === 0) return undefined;
   if (strategy === 'round-robin') return candidates[turn % candidates.length];
   // Two passes, no allocation: this runs for every read.
   let least = Infinity;
   let ties = 0;
   for (const c of candidates) {
-    if (c.busy < least) (least = c.busy), (ties = 1);
-    else if (c.busy === least) ties++;
+    if (c.busy < least) {
+      least = c.busy;
+      ties = 1;
+    } else if (c.busy === least) ties++;
   }
   let skip = turn % ties;
   for (const c of candidates) if (c.busy === least && skip-- === 0) return c;

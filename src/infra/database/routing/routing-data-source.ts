@@ -23,12 +23,20 @@ export function createRoutingDataSource(options: RoutingDataSourceOptions): Data
   const topology = new TopologyMonitor(routing);
   const observer = routing.metrics ? new DatabaseMetrics(routing.metrics, topology) : NO_OBSERVER;
   // TypeORM has no driver plug-in point: replace the stock driver DataSource's constructor built.
-  dataSource.driver = new RoutingPostgresDriver(dataSource, topology, new ReplicaRouter(topology, routing.readStrategy, observer));
+  dataSource.driver = new RoutingPostgresDriver(
+    dataSource,
+    topology,
+    new ReplicaRouter(topology, routing.readStrategy, observer),
+  );
   return dataSource;
 }
 
 /** The monitor and router behind a DataSource made by createRoutingDataSource. */
-export function routingOf(dataSource: DataSource): { readonly topology: TopologyMonitor; readonly router: ReplicaRouter } {
-  if (!(dataSource.driver instanceof RoutingPostgresDriver)) throw new Error('this DataSource was not made by createRoutingDataSource');
+export function routingOf(dataSource: DataSource): {
+  readonly topology: TopologyMonitor;
+  readonly router: ReplicaRouter;
+} {
+  if (!(dataSource.driver instanceof RoutingPostgresDriver))
+    throw new Error('this DataSource was not made by createRoutingDataSource');
   return dataSource.driver;
 }

@@ -44,11 +44,14 @@ export class RoutingPostgresDriver extends PostgresDriver {
     return new RoutingQueryRunner(this, mode);
   }
 
+  // TypeORM's own signature: [the pg client, its release function].
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-function-type
   override async obtainMasterConnection(): Promise<[any, Function]> {
     const lease = await this.router.primary();
     return [lease.client, (err?: Error) => lease.client.release(err)];
   }
 
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-function-type
   override async obtainSlaveConnection(): Promise<[any, Function]> {
     const lease = await this.router.read();
     return [lease.client, (err?: Error) => lease.client.release(err)];

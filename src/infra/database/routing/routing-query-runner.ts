@@ -4,7 +4,14 @@ import type { ObjectLiteral } from 'typeorm';
 import { PostgresQueryRunner } from 'typeorm/driver/postgres/PostgresQueryRunner.js';
 import { currentDbScope } from '../consistency/db-context';
 import type { DbNode } from '../topology/db-node';
-import { DatabaseUnavailableError, isConnectionError, isReadOnlyNode, isRecoveryConflict, NodeConnectionError, PrimaryUnavailableError } from './database-errors';
+import {
+  DatabaseUnavailableError,
+  isConnectionError,
+  isReadOnlyNode,
+  isRecoveryConflict,
+  NodeConnectionError,
+  PrimaryUnavailableError,
+} from './database-errors';
 import type { Lease, ReplicaRouter } from './replica-router';
 import type { RoutingPostgresDriver } from './routing-postgres-driver';
 
@@ -40,6 +47,8 @@ export class RoutingQueryRunner extends PostgresQueryRunner {
   }
 
   // Promise chains rather than async/await here: this runs for every statement, and each await is a hop.
+  // TypeORM's own signature: query() resolves to rows or a structured result, typed `any` by the base class.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   override query(query: string, parameters?: unknown[] | ObjectLiteral, useStructuredResult = false): Promise<any> {
     // A connection that already failed (its server died between two statements) is not worth queueing on.
     if (this.brokenBy) return this.recover(this.brokenBy, query, parameters, useStructuredResult);
@@ -55,7 +64,13 @@ export class RoutingQueryRunner extends PostgresQueryRunner {
     );
   }
 
-  private recover(err: unknown, query: string, parameters: unknown[] | ObjectLiteral | undefined, useStructuredResult: boolean): Promise<any> {
+  private recover(
+    err: unknown,
+    query: string,
+    parameters: unknown[] | ObjectLiteral | undefined,
+    useStructuredResult: boolean,
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  ): Promise<any> {
     if (this.lease && (isConnectionError(err) || isReadOnlyNode(err))) {
       this.brokenBy = err instanceof Error ? err : new Error(String(err));
       this.router.reportFailure(this.lease.node, err);
@@ -84,7 +99,8 @@ export class RoutingQueryRunner extends PostgresQueryRunner {
   }
 
   private acquire(): Promise<PoolClient> {
-    const leased = this.mode === 'slave' ? this.router.read(this.failedNode && new Set([this.failedNode])) : this.router.primary();
+    const leased =
+      this.mode === 'slave' ? this.router.read(this.failedNode && new Set([this.failedNode])) : this.router.primary();
     return leased.then((lease) => {
       // Released while the connection was on its way: hand it straight back rather than hold it forever.
       if (this.isReleased) {
@@ -99,7 +115,8 @@ export class RoutingQueryRunner extends PostgresQueryRunner {
       if (scope) {
         scope.request.nodesUsed.add(lease.role === 'primary' ? 'primary' : lease.node.name);
         // Once a request wrote (or had to read the primary), its later reads stay there: they must see that state.
-        if (lease.role === 'primary' && (this.mode === 'master' || scope.primaryReads)) scope.request.primaryTouched = true;
+        if (lease.role === 'primary' && (this.mode === 'master' || scope.primaryReads))
+          scope.request.primaryTouched = true;
       }
       return lease.client;
     });
@@ -125,7 +142,7 @@ export class RoutingQueryRunner extends PostgresQueryRunner {
     lease.client.release(broken);
   }
 
-  private translate(err: unknown): unknown {
+  private translate(err: unknown): Error {
     if (err instanceof HttpException) return err;
     const node = err instanceof NodeConnectionError ? err.node : this.lease?.node;
     const onPrimary = this.mode === 'master' || this.lease?.role === 'primary';
@@ -135,8 +152,12 @@ export class RoutingQueryRunner extends PostgresQueryRunner {
       return new PrimaryUnavailableError(`${node?.name ?? 'primary'} ${why}`, err);
     }
     if (err instanceof NodeConnectionError || isConnectionError(err) || isRecoveryConflict(err)) {
-      return new DatabaseUnavailableError(`${node?.name ?? 'a replica'} failed the read${this.failedNode ? ', and so did the retry' : ''}`, err);
+      return new DatabaseUnavailableError(
+        `${node?.name ?? 'a replica'} failed the read${this.failedNode ? ', and so did the retry' : ''}`,
+        err,
+      );
     }
-    return err;
+    // pg and TypeORM reject with Errors; anything else is wrapped so callers always get a stack.
+    return err instanceof Error ? err : new Error(String(err), { cause: err });
   }
 }

@@ -1,4 +1,4 @@
-import { Pool, type PoolConfig } from 'pg';
+import { Pool, type PoolClient, type PoolConfig } from 'pg';
 import type { DbNodeConfig } from '../../../config';
 import { type Lsn } from './lsn';
 import type { NodeObservation } from './node-probe';
@@ -12,6 +12,24 @@ export interface NodePoolSettings {
   readonly connectTimeoutMs: number;
   readonly queryTimeoutMs: number;
   readonly applicationName: string;
+}
+
+/**
+ * pg-pool's rejection of a request that waited connectionTimeoutMillis for a free client while the pool was full
+ * (pg-pool 3.x `connect()`): an Error with no code, so its exact text is the only way to tell it from a failed
+ * connect, which pg-pool reports as "Connection terminated due to connection timeout" or the socket's error.
+ */
+const POOL_WAIT_TIMEOUT = 'timeout exceeded when trying to connect';
+
+/** A full pool is back-pressure; DbNode.connect() turns it into this, never into a node failure. */
+export class PoolWaitTimeout extends Error {
+  constructor(
+    readonly waitedMs: number,
+    override readonly cause: unknown,
+  ) {
+    super(`waited ${waitedMs} ms for a free pooled connection`);
+    this.name = 'PoolWaitTimeout';
+  }
 }
 
 /** The role a node reports for itself: not in recovery means it believes it is the primary. */
@@ -61,7 +79,8 @@ export class DbNode {
     // pg-pool listens for a client's 'error' only while it is idle. A checked-out connection whose server dies
     // with no statement running (57P01 on a primary kill) emits 'error' on the client, which would crash the
     // process; its failure still reaches whoever uses it next, as a rejected statement.
-    for (const pool of [this.pool, this.probePool]) pool.on('connect', (client) => client.on('error', ignoreClientError));
+    for (const pool of [this.pool, this.probePool])
+      pool.on('connect', (client) => client.on('error', ignoreClientError));
   }
 
   get name(): string {
@@ -79,6 +98,18 @@ export class DbNode {
     if (this.fenced) return 'fenced';
     if (this.failedAt !== undefined) return 'suspect';
     return this.lagging ? 'lagging' : 'healthy';
+  }
+
+  /** A pooled connection; a PoolWaitTimeout when every one stayed busy for the whole connect timeout. */
+  async connect(): Promise<PoolClient> {
+    const started = Date.now();
+    try {
+      return await this.pool.connect();
+    } catch (err) {
+      if (err instanceof Error && err.message === POOL_WAIT_TIMEOUT && !('code' in err))
+        throw new PoolWaitTimeout(Date.now() - started, err);
+      throw err;
+    }
   }
 
   /** Outstanding work in this process's pool: the least-busy strategy's measure. */
@@ -103,7 +134,10 @@ export class DbNode {
 
   /** Ends both pools; a frozen server never answers the goodbye, so do not wait for it longer than a connect timeout. */
   async close(timeoutMs: number): Promise<void> {
-    const ended = Promise.all([this.pool.end(), this.probePool.end()]).then(() => undefined, () => undefined);
+    const ended = Promise.all([this.pool.end(), this.probePool.end()]).then(
+      () => undefined,
+      () => undefined,
+    );
     await Promise.race([ended, new Promise<void>((resolve) => setTimeout(resolve, timeoutMs).unref())]);
   }
 }

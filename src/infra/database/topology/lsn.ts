@@ -48,4 +48,5 @@ export function endOfWal(insertLsn: Lsn, walBlockSize: number, walSegmentSize: n
   return insertLsn;
 }
 
-export const maxLsn = (a: Lsn | undefined, b: Lsn | undefined): Lsn | undefined => (a === undefined ? b : b === undefined || a >= b ? a : b);
+export const maxLsn = (a: Lsn | undefined, b: Lsn | undefined): Lsn | undefined =>
+  a === undefined ? b : b === undefined || a >= b ? a : b;

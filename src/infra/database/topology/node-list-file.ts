@@ -30,7 +30,10 @@ export class NodeListFile {
       const s = await stat(this.path);
       version = `${s.mtimeMs}:${s.size}`;
     } catch (err) {
-      return this.changed(`missing:${(err as NodeJS.ErrnoException).code}`, () => ({ kind: 'invalid', problem: `cannot read it (${(err as NodeJS.ErrnoException).code})` }));
+      return this.changed(`missing:${(err as NodeJS.ErrnoException).code}`, () => ({
+        kind: 'invalid',
+        problem: `cannot read it (${(err as NodeJS.ErrnoException).code})`,
+      }));
     }
     if (version === this.version) return { kind: 'unchanged' };
     const text = await readFile(this.path, 'utf8').catch(() => undefined);

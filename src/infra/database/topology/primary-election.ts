@@ -21,7 +21,8 @@ export interface Election {
 export function electPrimary(claims: readonly PrimaryClaim[], timelineFloor: number): Election {
   const eligible = claims.filter((c) => c.timeline >= timelineFloor);
   const winner = eligible.reduce<PrimaryClaim | undefined>(
-    (best, c) => (!best || c.timeline > best.timeline || (c.timeline === best.timeline && c.name < best.name) ? c : best),
+    (best, c) =>
+      !best || c.timeline > best.timeline || (c.timeline === best.timeline && c.name < best.name) ? c : best,
     undefined,
   );
   return {

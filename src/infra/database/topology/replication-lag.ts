@@ -50,7 +50,12 @@ export class PrimaryWalHistory {
  * grows without bound while the primary is idle), and the time since the monitor last saw the primary at a
  * position the replica has replayed (precise to one monitor interval). Undefined while no primary was ever seen.
  */
-export function replicaLag(replayLsn: Lsn, replayAgeSeconds: number | null, history: PrimaryWalHistory, now: number): ReplicaLag | undefined {
+export function replicaLag(
+  replayLsn: Lsn,
+  replayAgeSeconds: number | null,
+  history: PrimaryWalHistory,
+  now: number,
+): ReplicaLag | undefined {
   const latest = history.latest();
   if (!latest) return undefined;
   if (replayLsn >= latest.lsn) return { seconds: 0, bytes: 0 };

@@ -82,7 +82,8 @@ export class TopologyMonitor {
   /** Replicas that may take a read now: reachable, not suspect, within the lag limits. In configuration order. */
   readableReplicas(except?: ReadonlySet<DbNode>): DbNode[] {
     const out: DbNode[] = [];
-    for (const n of this.nodes.values()) if (n.role === 'replica' && n.state === 'healthy' && !except?.has(n)) out.push(n);
+    for (const n of this.nodes.values())
+      if (n.role === 'replica' && n.state === 'healthy' && !except?.has(n)) out.push(n);
     return out;
   }
 
@@ -132,9 +133,13 @@ export class TopologyMonitor {
   private reconcile(): void {
     const nodes = this.all();
     let floor = this.timelineFloor;
-    for (const n of nodes) if (n.reachable && n.observation?.inRecovery && n.observation.timeline) floor = Math.max(floor, n.observation.timeline);
+    for (const n of nodes)
+      if (n.reachable && n.observation?.inRecovery && n.observation.timeline)
+        floor = Math.max(floor, n.observation.timeline);
     const claims = nodes.flatMap((n) =>
-      n.reachable && n.observation && !n.observation.inRecovery && n.observation.timeline !== null ? [{ name: n.name, timeline: n.observation.timeline }] : [],
+      n.reachable && n.observation && !n.observation.inRecovery && n.observation.timeline !== null
+        ? [{ name: n.name, timeline: n.observation.timeline }]
+        : [],
     );
     const election = electPrimary(claims, floor);
     this.timelineFloor = election.timelineFloor;
@@ -149,7 +154,9 @@ export class TopologyMonitor {
     for (const n of nodes) {
       const o = n.observation;
       n.lag = n.reachable && o?.inRecovery ? replicaLag(n.replayLsn, o.replayAgeSeconds, this.history, now) : undefined;
-      n.lagging = n.lag !== undefined && (n.lag.seconds * 1000 > this.settings.maxLagMs || n.lag.bytes > this.settings.maxLagBytes);
+      n.lagging =
+        n.lag !== undefined &&
+        (n.lag.seconds * 1000 > this.settings.maxLagMs || n.lag.bytes > this.settings.maxLagBytes);
     }
   }
 
@@ -158,8 +165,14 @@ export class TopologyMonitor {
     this.elected = primary;
     this.history.reset();
     this.recordedPrimaryAt = 0;
-    if (primary) this.logger.warn(`primary is now ${primary.name} (timeline ${primary.observation?.timeline})${previous ? `, was ${previous.name}` : ''}`);
-    else this.logger.error(`no primary${previous ? ` (${previous.name} is ${previous.state})` : ''}: writes answer 503 until one is found`);
+    if (primary)
+      this.logger.warn(
+        `primary is now ${primary.name} (timeline ${primary.observation?.timeline})${previous ? `, was ${previous.name}` : ''}`,
+      );
+    else
+      this.logger.error(
+        `no primary${previous ? ` (${previous.name} is ${previous.state})` : ''}: writes answer 503 until one is found`,
+      );
     for (const l of this.listeners) l.primaryChanged?.(primary, previous);
   }
 
@@ -168,7 +181,9 @@ export class TopologyMonitor {
     const what = `${node.name}: ${before.role}/${before.state} -> ${node.role}/${node.state}`;
     if (node.state === 'fenced') {
       const winner = this.elected ? `${this.elected.name} is the primary` : `timeline ${this.timelineFloor} was seen`;
-      this.logger.error(`${what}: claims the primary role on timeline ${node.observation?.timeline}, but ${winner}; never used while it claims it`);
+      this.logger.error(
+        `${what}: claims the primary role on timeline ${node.observation?.timeline}, but ${winner}; never used while it claims it`,
+      );
     } else if (node.state === 'healthy') this.logger.log(what);
     else this.logger.warn(`${what}${node.lastError ? ` (${node.lastError})` : ''}`);
   }
@@ -195,7 +210,10 @@ export class TopologyMonitor {
       // Idle connections die with their server; that is news for the monitor, not a crash.
       node.pool.on('error', (err) => this.reportFailure(node, err));
       node.probePool.on('error', () => undefined);
-      const loop = new ProbeLoop(() => this.probe(node), () => this.nextDelay());
+      const loop = new ProbeLoop(
+        () => this.probe(node),
+        () => this.nextDelay(),
+      );
       this.nodes.set(config.name, node);
       this.loops.set(node, loop);
       loop.start();
@@ -209,7 +227,9 @@ export class TopologyMonitor {
     const read = await this.file.read();
     if (read.kind === 'nodes') return read.nodes;
     if (read.kind === 'invalid') {
-      this.logger.error(`DB_NODES_FILE ${this.file.path} ${read.problem}; keeping the ${this.nodes.size ? 'current' : 'configured'} node list`);
+      this.logger.error(
+        `DB_NODES_FILE ${this.file.path} ${read.problem}; keeping the ${this.nodes.size ? 'current' : 'configured'} node list`,
+      );
     }
     return undefined;
   }

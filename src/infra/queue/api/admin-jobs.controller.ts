@@ -1,5 +1,21 @@
-import { ConflictException, Controller, Get, HttpCode, HttpStatus, Post, Query, ServiceUnavailableException } from '@nestjs/common';
-import { ApiBadRequestResponse, ApiConflictResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import {
+  ConflictException,
+  Controller,
+  Get,
+  HttpCode,
+  HttpStatus,
+  Post,
+  Query,
+  ServiceUnavailableException,
+} from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiConflictResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
 import { AdminOnly, ApiErrorDto } from '../../http';
 import { QueueRegistry } from '../queue-registry';
 import { RENDER_QUEUE } from '../queue-names';
@@ -42,7 +58,9 @@ export class AdminJobsController {
   async retry(@JobId() id: string): Promise<JobDto> {
     const located = await this.jobs.get(id);
     if (located.where !== 'queue' || located.state !== 'failed') {
-      throw new ConflictException(`job is ${located.where === 'outbox' ? 'still in the outbox' : located.state}; only failed jobs can be retried`);
+      throw new ConflictException(
+        `job is ${located.where === 'outbox' ? 'still in the outbox' : located.state}; only failed jobs can be retried`,
+      );
     }
     await located.job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
     return JobDto.from(await this.jobs.get(id));

@@ -6,7 +6,17 @@ import { QueueRegistry } from '../queue-registry';
 
 export type LocatedJob =
   | { readonly where: 'queue'; readonly queue: Queue; readonly job: Job; readonly state: JobState }
-  | { readonly where: 'outbox'; readonly id: string; readonly queue: string; readonly name: string; readonly createdAt: Date; readonly attempts: number; readonly lastError: string | null };
+  | {
+      readonly where: 'outbox';
+      readonly id: string;
+      readonly queue: string;
+      readonly name: string;
+      readonly createdAt: Date;
+      readonly attempts: number;
+      readonly lastError: string | null;
+      /** Set once the row was dead-lettered (refused OUTBOX_MAX_ATTEMPTS times): it is relayed no more. */
+      readonly deadAt: Date | null;
+    };
 
 /** Finds a job by id: still in the outbox (committed, not yet relayed), or in one of the queues. */
 @Injectable()
@@ -34,14 +44,26 @@ export class JobLocator {
   }
 
   private async inOutbox(id: string): Promise<LocatedJob | undefined> {
-    const [row] = (await this.dataSource.query(`SELECT queue, job_name, created_at, attempts, last_error FROM outbox WHERE id = $1`, [id])) as Array<{
-      queue: string;
-      job_name: string;
-      created_at: Date;
-      attempts: number;
-      last_error: string | null;
-    }>;
+    const [row] = await this.dataSource.query<
+      Array<{
+        queue: string;
+        job_name: string;
+        created_at: Date;
+        attempts: number;
+        last_error: string | null;
+        dead_at: Date | null;
+      }>
+    >(`SELECT queue, job_name, created_at, attempts, last_error, dead_at FROM outbox WHERE id = $1`, [id]);
     if (!row) return undefined;
-    return { where: 'outbox', id, queue: row.queue, name: row.job_name, createdAt: row.created_at, attempts: row.attempts, lastError: row.last_error };
+    return {
+      where: 'outbox',
+      id,
+      queue: row.queue,
+      name: row.job_name,
+      createdAt: row.created_at,
+      attempts: row.attempts,
+      lastError: row.last_error,
+      deadAt: row.dead_at,
+    };
   }
 }

@@ -2,7 +2,17 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import type { Job } from 'bullmq';
 import type { LocatedJob } from './job-locator';
 
-const STATES = ['outbox', 'waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed', 'waiting-children'] as const;
+const STATES = [
+  'outbox',
+  'outbox-dead',
+  'waiting',
+  'prioritized',
+  'delayed',
+  'active',
+  'completed',
+  'failed',
+  'waiting-children',
+] as const;
 
 export class JobDto {
   @ApiProperty({ format: 'uuid', description: 'The outbox row id, which is also the BullMQ jobId' })
@@ -14,7 +24,11 @@ export class JobDto {
   @ApiProperty({ example: 'render' })
   name: string;
 
-  @ApiProperty({ enum: STATES, description: 'outbox: committed, not yet relayed to the queue (e.g. while Redis is down)' })
+  @ApiProperty({
+    enum: STATES,
+    description:
+      'outbox: committed, not yet relayed to the queue (e.g. while Redis is down); outbox-dead: the queue refused it OUTBOX_MAX_ATTEMPTS times, so it is kept and relayed no more (POST /admin/outbox/{id}/retry)',
+  })
   state: string;
 
   @ApiProperty({ description: 'Failed attempts so far' })
@@ -22,6 +36,11 @@ export class JobDto {
 
   @ApiProperty({ description: 'Attempts allowed before the job is failed for good' })
   attempts: number;
+
+  @ApiProperty({
+    description: 'Times a worker started it: above 1, it ran again after a failed attempt or a stall (at-least-once)',
+  })
+  runs: number;
 
   @ApiProperty({ type: String, nullable: true, description: 'Why the last attempt failed' })
   failedReason: string | null;
@@ -41,9 +60,10 @@ export class JobDto {
         id: located.id,
         queue: located.queue,
         name: located.name,
-        state: 'outbox',
-        attemptsMade: 0,
+        state: located.deadAt ? 'outbox-dead' : 'outbox',
+        attemptsMade: located.attempts,
         attempts: 0,
+        runs: 0,
         failedReason: located.lastError,
         createdAt: located.createdAt.toISOString(),
         processedAt: null,
@@ -61,6 +81,7 @@ export class JobDto {
       state,
       attemptsMade: job.attemptsMade,
       attempts: job.opts.attempts ?? 1,
+      runs: job.attemptsStarted ?? 0,
       failedReason: job.failedReason || null,
       createdAt: iso(job.timestamp)!,
       processedAt: iso(job.processedOn),

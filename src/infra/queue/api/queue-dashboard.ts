@@ -19,7 +19,13 @@ export async function registerQueueDashboard(app: NestFastifyApplication, config
   if (!config.admin.enabled) return;
   const board = new FastifyAdapter();
   board.setBasePath(DASHBOARD_PATH);
-  createBullBoard({ queues: app.get(QueueRegistry).all().map((q) => new BullMQAdapter(q)), serverAdapter: board });
+  createBullBoard({
+    queues: app
+      .get(QueueRegistry)
+      .all()
+      .map((q) => new BullMQAdapter(q)),
+    serverAdapter: board,
+  });
   await app.register(async (scope: FastifyInstance) => {
     scope.addHook('onRequest', async (request, reply) => {
       if (isAdminAuthorized(request.headers.authorization, config.admin.token)) return;

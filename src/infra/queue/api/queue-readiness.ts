@@ -20,9 +20,15 @@ export class QueueReadiness implements OnModuleInit {
   onModuleInit(): void {
     const { timeoutMs, cacheMs } = this.config.health;
     this.registry.register('queue', async (): Promise<HealthIndicatorResult> => {
-      const result = await this.indicators.check('queue').attempt(() => this.queues.ping()).withTimeout(timeoutMs).cacheFor(cacheMs);
+      const result = await this.indicators
+        .check('queue')
+        .attempt(() => this.queues.ping())
+        .withTimeout(timeoutMs)
+        .cacheFor(cacheMs);
       if (result.queue.status !== 'down') return result;
-      return this.indicators.check('queue').degraded({ message: 'queue unreachable: jobs wait in the outbox until it returns' });
+      return this.indicators
+        .check('queue')
+        .degraded({ message: 'queue unreachable: jobs wait in the outbox until it returns' });
     });
   }
 }

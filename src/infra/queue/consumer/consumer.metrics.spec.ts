@@ -38,7 +38,9 @@ describe('ConsumerMetrics (plain counters read at scrape time)', () => {
     render.record('completed', 'ok', 0.001);
     await registry.metrics();
     render.record('completed', 'ok', 0.001);
-    expect(await samples(registry, 'queue_jobs_processed_total')).toEqual(['queue_jobs_processed_total{queue="render",outcome="completed",result="ok"} 2']);
+    expect(await samples(registry, 'queue_jobs_processed_total')).toEqual([
+      'queue_jobs_processed_total{queue="render",outcome="completed",result="ok"} 2',
+    ]);
   });
 
   it('exposes durations as a cumulative histogram per queue and outcome, like prom-client would', async () => {
@@ -65,7 +67,9 @@ describe('ConsumerMetrics (plain counters read at scrape time)', () => {
       'queue_job_duration_seconds_bucket{le="10",queue="render",outcome="completed"} 4',
       'queue_job_duration_seconds_bucket{le="+Inf",queue="render",outcome="completed"} 5',
     ]);
-    expect(lines.filter((l) => l.includes('outcome="requeued"'))).toContain('queue_job_duration_seconds_bucket{le="0.025",queue="render",outcome="requeued"} 1');
+    expect(lines.filter((l) => l.includes('outcome="requeued"'))).toContain(
+      'queue_job_duration_seconds_bucket{le="0.025",queue="render",outcome="requeued"} 1',
+    );
     expect(await samples(registry, 'queue_job_duration_seconds_count')).toEqual([
       'queue_job_duration_seconds_count{queue="render",outcome="completed"} 5',
       'queue_job_duration_seconds_count{queue="render",outcome="requeued"} 1',
@@ -77,7 +81,13 @@ describe('ConsumerMetrics (plain counters read at scrape time)', () => {
 
   it("writes the same histogram text as prom-client's own Histogram for the same observations", async () => {
     const reference = new Registry();
-    const histogram = new Histogram({ name: 'queue_job_duration_seconds', help: 'x', labelNames: ['queue', 'outcome'], buckets: [...DURATION_BUCKETS], registers: [reference] });
+    const histogram = new Histogram({
+      name: 'queue_job_duration_seconds',
+      help: 'x',
+      labelNames: ['queue', 'outcome'],
+      buckets: [...DURATION_BUCKETS],
+      registers: [reference],
+    });
     const durations = [0.0001, 0.001, 0.0011, 0.007, 0.07, 0.7, 7, 70, 0.25];
     for (const s of durations) {
       metrics.forQueue('render').record('completed', 'ok', s);
@@ -86,7 +96,9 @@ describe('ConsumerMetrics (plain counters read at scrape time)', () => {
     metrics.forQueue('render').record('failed', '', 3);
     histogram.observe({ queue: 'render', outcome: 'failed' }, 3);
     for (const suffix of ['_bucket', '_sum', '_count']) {
-      expect(await samples(registry, `queue_job_duration_seconds${suffix}`)).toEqual(await samples(reference, `queue_job_duration_seconds${suffix}`));
+      expect(await samples(registry, `queue_job_duration_seconds${suffix}`)).toEqual(
+        await samples(reference, `queue_job_duration_seconds${suffix}`),
+      );
     }
   });
 
@@ -94,7 +106,10 @@ describe('ConsumerMetrics (plain counters read at scrape time)', () => {
     const render = metrics.forQueue('render');
     metrics.forQueue('mail');
     render.active += 2;
-    expect(await samples(registry, 'queue_jobs_active')).toEqual(['queue_jobs_active{queue="render"} 2', 'queue_jobs_active{queue="mail"} 0']);
+    expect(await samples(registry, 'queue_jobs_active')).toEqual([
+      'queue_jobs_active{queue="render"} 2',
+      'queue_jobs_active{queue="mail"} 0',
+    ]);
     render.active -= 2;
     expect(await samples(registry, 'queue_jobs_active')).toContain('queue_jobs_active{queue="render"} 0');
 
@@ -102,7 +117,11 @@ describe('ConsumerMetrics (plain counters read at scrape time)', () => {
     const json = await registry.getMetricsAsJSON();
     const histogram = json.find((m) => m.name === 'queue_job_duration_seconds')!;
     expect(histogram.type).toBe('histogram');
-    expect(histogram.values).toContainEqual({ metricName: 'queue_job_duration_seconds_count', labels: { queue: 'render', outcome: 'completed' }, value: 1 });
+    expect(histogram.values).toContainEqual({
+      metricName: 'queue_job_duration_seconds_count',
+      labels: { queue: 'render', outcome: 'completed' },
+      value: 1,
+    });
   });
 
   it('hands every consumer of a queue the same counters', () => {

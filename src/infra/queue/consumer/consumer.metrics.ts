@@ -47,7 +47,12 @@ export class ConsumerMetrics {
         for (const q of queues.values()) this.set({ queue: q.queue }, q.active);
       },
     });
-    this.concurrency = new Gauge({ name: 'queue_worker_concurrency', help: 'Jobs this worker may process at once', labelNames: ['queue'], registers });
+    this.concurrency = new Gauge({
+      name: 'queue_worker_concurrency',
+      help: 'Jobs this worker may process at once',
+      labelNames: ['queue'],
+      registers,
+    });
     this.stalled = new Counter({
       name: 'queue_jobs_stalled_total',
       help: 'Stalled jobs (lock lost, e.g. a killed worker) this worker moved back to waiting',

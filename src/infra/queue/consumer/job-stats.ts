@@ -3,7 +3,9 @@ export type JobOutcome = 'completed' | 'retried' | 'failed' | 'requeued';
 export const JOB_OUTCOMES: readonly JobOutcome[] = ['completed', 'retried', 'failed', 'requeued'];
 
 /** Upper bounds of queue_job_duration_seconds, in seconds. */
-export const DURATION_BUCKETS: readonly number[] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+export const DURATION_BUCKETS: readonly number[] = [
+  0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+];
 
 /** Jobs that ended with one outcome: how many per handler result, and their durations as histogram buckets. */
 export class OutcomeStats {

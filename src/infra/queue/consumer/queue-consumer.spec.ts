@@ -34,8 +34,15 @@ describe('QueueConsumer', () => {
       metrics: new ConsumerMetrics(registry),
       logContext,
     });
-  const run = (job: Partial<Job>) => (consumer.worker as unknown as { processFn: Processor }).processFn(job as Job, 'token');
-  const job = (data: unknown, attemptsMade = 0): Partial<Job> => ({ id: 'job-1', name: 'render', data, attemptsMade, opts: { attempts: 3 } });
+  const run = (job: Partial<Job>) =>
+    (consumer.worker as unknown as { processFn: Processor }).processFn(job as Job, 'token');
+  const job = (data: unknown, attemptsMade = 0): Partial<Job> => ({
+    id: 'job-1',
+    name: 'render',
+    data,
+    attemptsMade,
+    opts: { attempts: 3 },
+  });
   const metric = async (line: string) => (await registry.metrics()).split('\n').find((l) => l.startsWith(line));
 
   beforeAll(() => Logger.overrideLogger(false));
@@ -65,8 +72,12 @@ describe('QueueConsumer', () => {
     expect(contexts).toEqual([{ requestId: 'req-9', jobId: 'job-1', queue: 'render', attempt: 2 }]);
     expect(active).toBe('queue_jobs_active{queue="render"} 1');
     expect(await metric('queue_jobs_active{queue="render"}')).toBe('queue_jobs_active{queue="render"} 0');
-    expect(await metric('queue_jobs_processed_total{')).toBe('queue_jobs_processed_total{queue="render",outcome="completed",result="rendered"} 1');
-    expect(await metric('queue_job_duration_seconds_count{')).toBe('queue_job_duration_seconds_count{queue="render",outcome="completed"} 1');
+    expect(await metric('queue_jobs_processed_total{')).toBe(
+      'queue_jobs_processed_total{queue="render",outcome="completed",result="rendered"} 1',
+    );
+    expect(await metric('queue_job_duration_seconds_count{')).toBe(
+      'queue_job_duration_seconds_count{queue="render",outcome="completed"} 1',
+    );
   });
 
   it('fails a malformed payload for good, and a failing attempt as a retry until the last one', async () => {

@@ -110,25 +110,36 @@ export class QueueConsumer {
       payload = parseOrFail(handler, job.data);
       const parsed = payload;
       // Read-your-writes for jobs: replica reads inside the handler see at least the causing write.
-      const result = await (parsed.minLsn ? runWithMinLsn(parsed.minLsn, () => handler.handle(parsed, context)) : handler.handle(parsed, context));
+      const result = await (parsed.minLsn
+        ? runWithMinLsn(parsed.minLsn, () => handler.handle(parsed, context))
+        : handler.handle(parsed, context));
       const durationMs = this.finish(started, 'completed', result);
       // One line per successful job is debug: at thousands of jobs/s it would cost more than a short job's work.
       // Retries, failures and requeues are warnings, and every line of a job carries its requestId.
-      if (this.o.logContext.logger.isLevelEnabled('debug')) this.logger.debug({ result, durationMs }, `${job.name} job completed`);
+      if (this.o.logContext.logger.isLevelEnabled('debug'))
+        this.logger.debug({ result, durationMs }, `${job.name} job completed`);
       return result;
     } catch (err) {
       if (signal.aborted && signal.reason === SHUTDOWN_REASON) {
         await job.moveToWait(token);
         this.requeued += 1;
-        this.logger.warn({ durationMs: this.finish(started, 'requeued', '') }, `${job.name} job put back in the queue: ${SHUTDOWN_REASON}`);
+        this.logger.warn(
+          { durationMs: this.finish(started, 'requeued', '') },
+          `${job.name} job put back in the queue: ${SHUTDOWN_REASON}`,
+        );
         // Tells BullMQ the job was moved by hand: not a failure, no attempt used.
         throw new WaitingError();
       }
       const error = err instanceof Error ? err : new Error(String(err));
       const last = error instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-      this.logger.warn({ err: error, durationMs: this.finish(started, last ? 'failed' : 'retried', '') }, `${job.name} job ${last ? 'failed for good' : 'failed, will retry'}: ${error.message}`);
+      this.logger.warn(
+        { err: error, durationMs: this.finish(started, last ? 'failed' : 'retried', '') },
+        `${job.name} job ${last ? 'failed for good' : 'failed, will retry'}: ${error.message}`,
+      );
       if (last && payload && handler.onExhausted) {
-        await handler.onExhausted(payload, error, context).catch((e: Error) => this.logger.error(`recording the failure failed: ${e.message}`));
+        await handler
+          .onExhausted(payload, error, context)
+          .catch((e: Error) => this.logger.error(`recording the failure failed: ${e.message}`));
       }
       throw error;
     } finally {

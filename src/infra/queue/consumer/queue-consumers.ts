@@ -3,7 +3,7 @@ import { PinoLogger } from 'nestjs-pino';
 import type { Registry } from 'prom-client';
 import { type AppConfig, InjectConfig } from '../../../config';
 import { InjectMetrics } from '../../observability';
-import { consumerConnection } from '../queue-connection';
+import { RedisConnections } from '../../redis';
 import type { QueueName } from '../queue-names';
 import { ConsumerMetrics } from './consumer.metrics';
 import type { JobHandler } from './job-handler';
@@ -24,6 +24,7 @@ export class QueueConsumers implements OnApplicationBootstrap, OnApplicationShut
     @InjectConfig() private readonly config: AppConfig,
     @InjectMetrics() registry: Registry,
     private readonly pino: PinoLogger,
+    private readonly redis: RedisConnections,
   ) {
     this.metrics = new ConsumerMetrics(registry);
   }
@@ -45,7 +46,7 @@ export class QueueConsumers implements OnApplicationBootstrap, OnApplicationShut
       const consumer = new QueueConsumer({
         queue,
         handler,
-        connection: consumerConnection(q, `${instanceId}:${queue}`),
+        connection: this.redis.bullmqOptions('worker', queue),
         workerName: instanceId,
         concurrency: w.autoscale.enabled ? w.autoscale.min : w.concurrency,
         lockDurationMs: q.lockDurationMs,

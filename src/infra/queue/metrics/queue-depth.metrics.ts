@@ -12,7 +12,12 @@ const STATES = ['waiting', 'active', 'delayed', 'prioritized', 'failed', 'comple
 export function registerQueueDepthMetrics(registry: Registry, queues: QueueRegistry, timeoutMs: number): void {
   const logger = new Logger('QueueDepthMetrics');
   const bounded = <T>(work: Promise<T>): Promise<T> =>
-    Promise.race([work, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs).unref())]);
+    Promise.race([
+      work,
+      new Promise<never>((_, reject) =>
+        setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs).unref(),
+      ),
+    ]);
 
   new Gauge({
     name: 'queue_jobs',

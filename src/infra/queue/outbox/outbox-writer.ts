@@ -11,12 +11,12 @@ export class OutboxWriter {
   /** Returns the id the job will have in BullMQ (the row's UUID). */
   async enqueue(em: EntityManager, message: OutboxMessage): Promise<string> {
     const runner = em.queryRunner;
-    if (!runner?.isTransactionActive) throw new Error('OutboxWriter.enqueue must run inside the transaction of the change it belongs to');
-    const [row] = (await em.query(`INSERT INTO outbox (queue, job_name, payload) VALUES ($1, $2, $3) RETURNING id`, [
-      message.queue,
-      message.name,
-      message.data,
-    ])) as Array<{ id: string }>;
+    if (!runner?.isTransactionActive)
+      throw new Error('OutboxWriter.enqueue must run inside the transaction of the change it belongs to');
+    const [row] = await em.query<Array<{ id: string }>>(
+      `INSERT INTO outbox (queue, job_name, payload) VALUES ($1, $2, $3) RETURNING id`,
+      [message.queue, message.name, message.data],
+    );
     runner.data[OUTBOX_WRITTEN] = true;
     return row!.id;
   }

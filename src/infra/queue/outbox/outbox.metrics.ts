@@ -4,39 +4,77 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import type { DataSource } from 'typeorm';
 import { InjectMetrics } from '../../observability';
 
+interface Backlog {
+  readonly rows: number;
+  readonly oldest: number;
+  readonly dead: number;
+}
+
 /** How far the outbox is behind: rows not yet in BullMQ (grows while Redis is down) and the age of the oldest. */
 @Injectable()
 export class OutboxMetrics {
   private readonly logger = new Logger(OutboxMetrics.name);
   readonly relayed: Counter;
   readonly failures: Counter;
+  readonly deadLettered: Counter<'queue'>;
 
   constructor(@InjectMetrics() registry: Registry, @InjectDataSource() dataSource: DataSource) {
-    this.relayed = new Counter({ name: 'outbox_relayed_total', help: 'Outbox rows handed to BullMQ by this instance', registers: [registry] });
-    this.failures = new Counter({ name: 'outbox_relay_failures_total', help: 'Relay batches that BullMQ did not accept', registers: [registry] });
-    let backlog: Promise<{ rows: number; oldest: number }> | undefined;
-    // Both gauges come from one query per scrape.
+    this.relayed = new Counter({
+      name: 'outbox_relayed_total',
+      help: 'Outbox rows handed to BullMQ by this instance',
+      registers: [registry],
+    });
+    this.failures = new Counter({
+      name: 'outbox_relay_failures_total',
+      help: 'Outbox rows BullMQ refused on one attempt (each waits and is tried again, up to OUTBOX_MAX_ATTEMPTS)',
+      registers: [registry],
+    });
+    this.deadLettered = new Counter({
+      name: 'outbox_dead_letters_total',
+      help: 'Outbox rows dead-lettered by this instance after OUTBOX_MAX_ATTEMPTS refusals (see GET /admin/outbox/dead)',
+      labelNames: ['queue'],
+      registers: [registry],
+    });
+    let backlog: Promise<Backlog> | undefined;
+    // Every gauge comes from one query per scrape.
     const read = () =>
       (backlog ??= dataSource
-        .query(`SELECT count(*)::int AS rows, coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8 AS oldest FROM outbox`)
-        .then((r: Array<{ rows: number; oldest: number }>) => r[0]!)
+        .query(
+          `SELECT count(*) FILTER (WHERE dead_at IS NULL)::int AS rows,
+                  count(*) FILTER (WHERE dead_at IS NOT NULL)::int AS dead,
+                  coalesce(extract(epoch FROM now() - min(created_at) FILTER (WHERE dead_at IS NULL)), 0)::float8 AS oldest
+             FROM outbox`,
+        )
+        .then((r: Backlog[]) => r[0]!)
         .finally(() => setImmediate(() => (backlog = undefined))));
     const logger = this.logger;
-    new Gauge({
-      name: 'outbox_pending_rows',
-      help: 'Outbox rows committed but not yet in BullMQ',
-      registers: [registry],
-      async collect() {
-        await read().then((b) => this.set(b.rows), (err: Error) => (logger.debug(`outbox scrape failed: ${err.message}`), this.reset()));
-      },
-    });
-    new Gauge({
-      name: 'outbox_oldest_row_age_seconds',
-      help: 'Age of the oldest outbox row (0 when empty)',
-      registers: [registry],
-      async collect() {
-        await read().then((b) => this.set(b.oldest), () => this.reset());
-      },
-    });
+    // One gauge per column of that query; a failed scrape (the database down) leaves them empty, logged once.
+    const gauge = (name: string, help: string, pick: (b: Backlog) => number, logFailure = false) =>
+      new Gauge({
+        name,
+        help,
+        registers: [registry],
+        async collect() {
+          await read().then(
+            (b) => this.set(pick(b)),
+            (err: Error) => {
+              if (logFailure) logger.debug(`outbox scrape failed: ${err.message}`);
+              this.reset();
+            },
+          );
+        },
+      });
+    gauge(
+      'outbox_pending_rows',
+      'Outbox rows committed but not yet in BullMQ (dead letters not included)',
+      (b) => b.rows,
+      true,
+    );
+    gauge('outbox_dead_rows', 'Dead-lettered outbox rows, kept for an operator to inspect and retry', (b) => b.dead);
+    gauge(
+      'outbox_oldest_row_age_seconds',
+      'Age of the oldest outbox row not dead-lettered (0 when none)',
+      (b) => b.oldest,
+    );
   }
 }

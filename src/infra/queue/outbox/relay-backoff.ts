@@ -1,5 +1,10 @@
 /** Exponential backoff with full jitter (AWS architecture blog), so relays of many instances do not retry in step. */
-export function relayBackoffMs(consecutiveFailures: number, baseMs: number, maxMs: number, random: () => number = Math.random): number {
+export function relayBackoffMs(
+  consecutiveFailures: number,
+  baseMs: number,
+  maxMs: number,
+  random: () => number = Math.random,
+): number {
   const ceiling = Math.min(maxMs, baseMs * 2 ** Math.min(consecutiveFailures, 30));
   return Math.max(baseMs, Math.round(ceiling * random()));
 }
@@ -15,13 +20,12 @@ export class WakeableSleep {
       return Promise.resolve();
     }
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      const self = this;
-      function done(): void {
+      const done = (): void => {
         clearTimeout(timer);
-        self.pending = undefined;
+        this.pending = undefined;
         resolve();
-      }
+      };
+      const timer = setTimeout(done, ms);
       this.pending = done;
     });
   }

@@ -59,7 +59,8 @@ export class WorkerHttpServer implements OnApplicationBootstrap, OnApplicationSh
 
   /** Same shape as the API's /health/ready. */
   private async ready(res: ServerResponse): Promise<void> {
-    if (this.drain.draining) return send(res, 503, { ...error(503, 'draining: shutting down'), status: 'draining', details: {} });
+    if (this.drain.draining)
+      return send(res, 503, { ...error(503, 'draining: shutting down'), status: 'draining', details: {} });
     try {
       send(res, 200, await this.health.check(this.readiness.all()));
     } catch (err) {

@@ -20,10 +20,18 @@ export class WorkerReadiness implements OnModuleInit {
   onModuleInit(): void {
     const { timeoutMs, cacheMs } = this.config.health;
     this.registry.register('primary', () =>
-      this.indicators.check('primary').attempt(() => this.dataSource.query('SELECT 1').then(() => undefined)).withTimeout(timeoutMs).cacheFor(cacheMs),
+      this.indicators
+        .check('primary')
+        .attempt(() => this.dataSource.query('SELECT 1').then(() => undefined))
+        .withTimeout(timeoutMs)
+        .cacheFor(cacheMs),
     );
     this.registry.register('queue', () =>
-      this.indicators.check('queue').attempt(() => this.queues.ping()).withTimeout(timeoutMs).cacheFor(cacheMs),
+      this.indicators
+        .check('queue')
+        .attempt(() => this.queues.ping())
+        .withTimeout(timeoutMs)
+        .cacheFor(cacheMs),
     );
   }
 }

@@ -32,6 +32,7 @@ export function installWorkerShutdown(app: INestApplicationContext, logger: Logg
       }
     })();
   };
-  process.once('SIGTERM', onSignal);
-  process.once('SIGINT', onSignal);
+  // `on`, not `once`: a second SIGTERM during the drain (a stop sent twice) is ignored, not the default kill.
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
 }

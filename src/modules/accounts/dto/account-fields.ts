@@ -30,14 +30,20 @@ export const EmailField = (): PropertyDecorator =>
 
 export const PasswordField = (minLength: number): PropertyDecorator =>
   applyDecorators(
-    ApiProperty({ example: 'correct horse battery staple', minLength, maxLength: PASSWORD_MAX_LENGTH, format: 'password' }),
+    ApiProperty({
+      example: 'correct horse battery staple',
+      minLength,
+      maxLength: PASSWORD_MAX_LENGTH,
+      format: 'password',
+    }),
     IsString(),
     MinLength(minLength),
     MaxLength(PASSWORD_MAX_LENGTH),
   );
 
 /** A password being chosen: long enough and not a known-common one. */
-export const NewPasswordField = (): PropertyDecorator => applyDecorators(PasswordField(PASSWORD_MIN_LENGTH), IsNotCommonPassword());
+export const NewPasswordField = (): PropertyDecorator =>
+  applyDecorators(PasswordField(PASSWORD_MIN_LENGTH), IsNotCommonPassword());
 
 export const DisplayNameField = (): PropertyDecorator =>
   applyDecorators(

@@ -11,7 +11,11 @@ export class AuthorDto {
 }
 
 export class RenderSummaryDto {
-  @ApiProperty({ enum: RENDER_STATUSES, example: 'done', description: 'pending until the worker has rendered the current body' })
+  @ApiProperty({
+    enum: RENDER_STATUSES,
+    example: 'done',
+    description: 'pending until the worker has rendered the current body',
+  })
   status: RenderStatus;
 
   @ApiProperty({ type: Number, nullable: true, example: 3 })
@@ -19,13 +23,23 @@ export class RenderSummaryDto {
 }
 
 export class RenderDto extends RenderSummaryDto {
-  @ApiProperty({ type: String, nullable: true, example: '<h1>Why replicas</h1>', description: 'Sanitized HTML, once done' })
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    example: '<h1>Why replicas</h1>',
+    description: 'Sanitized HTML, once done',
+  })
   html: string | null;
 
   @ApiProperty({ type: String, nullable: true, description: 'Why rendering failed' })
   error: string | null;
 
-  @ApiProperty({ type: String, format: 'uuid', nullable: true, description: 'The render job of the current revision: GET /jobs/{jobId}' })
+  @ApiProperty({
+    type: String,
+    format: 'uuid',
+    nullable: true,
+    description: 'The render job of the current revision: GET /jobs/{jobId}',
+  })
   jobId: string | null;
 }
 
@@ -92,7 +106,13 @@ export class ArticleDto {
       body: a.body,
       author: authorOf(a),
       revision: a.revision,
-      render: { status: a.renderStatus, readingTimeMinutes: a.readingTimeMinutes, html: a.renderedHtml, error: a.renderError, jobId: a.renderJobId },
+      render: {
+        status: a.renderStatus,
+        readingTimeMinutes: a.readingTimeMinutes,
+        html: a.renderedHtml,
+        error: a.renderError,
+        jobId: a.renderJobId,
+      },
       createdAt: a.createdAt.toISOString(),
       updatedAt: a.updatedAt.toISOString(),
     };
@@ -103,7 +123,11 @@ export class ArticlePageDto {
   @ApiProperty({ type: [ArticleSummaryDto] })
   items: ArticleSummaryDto[];
 
-  @ApiProperty({ type: String, nullable: true, description: 'Pass as ?cursor= for the next page; null on the last page' })
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: 'Pass as ?cursor= for the next page; null on the last page',
+  })
   nextCursor: string | null;
 }
 
