@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ManagedProcess } from './managed-process';
-import { freePort, sleep } from './ports';
+import { freePort } from './ports';
 
 export const ETCD_INSTALL_HINT =
   'etcd was not found. Install it, then run again:\n' +
@@ -61,13 +61,7 @@ export class EtcdMember {
   }
 
   async waitHealthy(timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!(await this.healthy())) {
-      if (this.process.state === 'exited')
-        throw new Error(`${this.name} exited during startup:\n${this.process.logTail()}`);
-      if (Date.now() > deadline) throw new Error(`${this.name} not healthy after ${timeoutMs} ms`);
-      await sleep(100);
-    }
+    await this.process.waitUntil(() => this.healthy(), { timeoutMs, intervalMs: 100, notReady: 'not healthy' });
   }
 }
 

@@ -1,6 +1,7 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { ServiceUser } from './service-user';
 
 export interface ProcessSpec {
@@ -133,6 +134,22 @@ export class ManagedProcess {
 
   waitForExit(): Promise<number | null> {
     return this.exitPromise ?? Promise.resolve(null);
+  }
+
+  /**
+   * Polls `ready` every `intervalMs` until it holds: fails at once, with the log tail, if the process exits
+   * meanwhile, and with "<name> <notReady> after <timeoutMs> ms" at the deadline.
+   */
+  async waitUntil(
+    ready: () => Promise<boolean>,
+    options: { readonly timeoutMs: number; readonly intervalMs: number; readonly notReady: string },
+  ): Promise<void> {
+    const deadline = Date.now() + options.timeoutMs;
+    while (!(await ready())) {
+      if (this.state === 'exited') throw new Error(`${this.name} exited during startup:\n${this.logTail()}`);
+      if (Date.now() > deadline) throw new Error(`${this.name} ${options.notReady} after ${options.timeoutMs} ms`);
+      await sleep(options.intervalMs);
+    }
   }
 
   /** The end of the log, for error messages. */

@@ -84,13 +84,11 @@ export class PatroniMember {
   async start(timeoutMs = 30_000): Promise<void> {
     live.add(this);
     this.process.start();
-    const deadline = Date.now() + timeoutMs;
-    while (!(await this.status().catch(() => undefined))) {
-      if (this.process.state === 'exited')
-        throw new Error(`${this.name} exited during startup:\n${this.process.logTail()}`);
-      if (Date.now() > deadline) throw new Error(`${this.name}: Patroni's REST API silent after ${timeoutMs} ms`);
-      await sleep(200);
-    }
+    await this.process.waitUntil(async () => (await this.status().catch(() => undefined)) !== undefined, {
+      timeoutMs,
+      intervalMs: 200,
+      notReady: "(Patroni's REST API) silent",
+    });
   }
 
   /** SIGTERM: Patroni shuts PostgreSQL down (handing the leader key over) and exits; a leftover postmaster is killed. */

@@ -2,7 +2,6 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { connect } from 'node:net';
 import { ManagedProcess } from './managed-process';
-import { sleep } from './ports';
 
 export const REDIS_INSTALL_HINT =
   'redis-server was not found. Install it, then run again:\n' +
@@ -62,12 +61,7 @@ export class RedisNode {
 
   async start(timeoutMs = 15_000): Promise<void> {
     this.process.start();
-    const deadline = Date.now() + timeoutMs;
-    while (!(await this.ping())) {
-      if (this.process.state === 'exited') throw new Error(`redis exited during startup:\n${this.process.logTail()}`);
-      if (Date.now() > deadline) throw new Error(`redis not ready after ${timeoutMs} ms`);
-      await sleep(50);
-    }
+    await this.process.waitUntil(() => this.ping(), { timeoutMs, intervalMs: 50, notReady: 'not ready' });
   }
 
   stop(): Promise<void> {

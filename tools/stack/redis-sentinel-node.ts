@@ -1,7 +1,6 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ManagedProcess } from './managed-process';
-import { sleep } from './ports';
 import { findRedisServer } from './redis-node';
 import { respCommand, RespError } from './resp-command';
 
@@ -86,13 +85,11 @@ export class SentinelRedisNode extends LocalRedisServer {
   async launch(replicaOfPort: number | undefined, timeoutMs = 15_000): Promise<void> {
     writeFileSync(this.configFile, this.config(replicaOfPort));
     this.process.start();
-    const deadline = Date.now() + timeoutMs;
-    while ((await this.ping()) !== 'PONG') {
-      if (this.process.state === 'exited')
-        throw new Error(`${this.name} exited during startup:\n${this.process.logTail()}`);
-      if (Date.now() > deadline) throw new Error(`${this.name} not ready after ${timeoutMs} ms`);
-      await sleep(50);
-    }
+    await this.process.waitUntil(async () => (await this.ping()) === 'PONG', {
+      timeoutMs,
+      intervalMs: 50,
+      notReady: 'not ready',
+    });
   }
 
   stop(): Promise<void> {
@@ -185,13 +182,11 @@ export class SentinelProcess extends LocalRedisServer {
 
   async start(timeoutMs = 15_000): Promise<void> {
     this.process.start();
-    const deadline = Date.now() + timeoutMs;
-    while (!(await this.masterAddress(300))) {
-      if (this.process.state === 'exited')
-        throw new Error(`${this.name} exited during startup:\n${this.process.logTail()}`);
-      if (Date.now() > deadline) throw new Error(`${this.name} not ready after ${timeoutMs} ms`);
-      await sleep(50);
-    }
+    await this.process.waitUntil(async () => (await this.masterAddress(300)) !== undefined, {
+      timeoutMs,
+      intervalMs: 50,
+      notReady: 'not ready',
+    });
   }
 
   stop(): Promise<void> {
