@@ -38,7 +38,7 @@ export async function startApi(
   });
   proc.start();
   const url = `http://${host}:${port}`;
-  await waitForHttp(`${url}/health/live`, proc);
+  await waitForHttp(`${url}/health/live`, proc, { servedBy: extraEnv.INSTANCE_ID ?? name });
   return {
     name,
     url,
@@ -49,7 +49,7 @@ export async function startApi(
     stop: () => proc.stop('SIGTERM', 15_000),
     start: async () => {
       proc.start();
-      await waitForHttp(`${url}/health/live`, proc);
+      await waitForHttp(`${url}/health/live`, proc, { servedBy: extraEnv.INSTANCE_ID ?? name });
     },
   };
 }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { REPO_ROOT } from '../../tools/stack/node-programs';
-import { freePort, sleep, waitForPort } from '../../tools/stack/ports';
+import { freePort, freePortRange, sleep } from '../../tools/stack/ports';
 
 const run = promisify(execFile);
 const TSX = join(REPO_ROOT, 'node_modules', '.bin', 'tsx');
@@ -25,23 +25,6 @@ export interface StackCli {
   stop(): Promise<void>;
 }
 
-/** A port with `count - 1` free ports after it, so `--pg-port P` (replicas on P+1, ...) fits. */
-async function freeRange(count: number): Promise<number> {
-  for (;;) {
-    const p = await freePort();
-    if (p + count >= 65000) continue;
-    const taken = await Promise.all(
-      Array.from({ length: count - 1 }, (_, i) =>
-        waitForPort(p + 1 + i, 0).then(
-          () => true,
-          () => false,
-        ),
-      ),
-    );
-    if (!taken.includes(true)) return p;
-  }
-}
-
 export async function startStackCli(options: {
   replicas: number;
   apis: number;
@@ -57,12 +40,12 @@ export async function startStackCli(options: {
   const dir = mkdtempSync(join(tmpdir(), 'z2m-stack-'));
   const env = { ...process.env, ...options.env, STACK_DIR: dir };
   const ports = {
-    pg: await freeRange(options.replicas + 2),
-    api: await freeRange(options.apis),
+    pg: await freePortRange(options.replicas + 2),
+    api: await freePortRange(options.apis),
     redis: await freePort(),
     // Never the defaults (8080, 3101): a developer's own `npm run stack` may be running beside the tests.
     gateway: await freePort(),
-    worker: await freeRange(options.workerPorts ?? 2),
+    worker: await freePortRange(options.workerPorts ?? 2),
   };
   const args = [
     CLI,

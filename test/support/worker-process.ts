@@ -35,7 +35,7 @@ export async function startWorker(
   });
   proc.start();
   const url = `http://127.0.0.1:${port}`;
-  await waitForHttp(`${url}/health/live`, proc);
+  await waitForHttp(`${url}/health/live`, proc, { servedBy: extraEnv.INSTANCE_ID ?? name });
   const read = () => proc.logTail(Number.MAX_SAFE_INTEGER);
   return {
     name,

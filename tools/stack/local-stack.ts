@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { nodeProgram, runMigrations } from './node-programs';
 import { type PatroniCluster, startPatroniCluster } from './patroni-cluster';
 import { startPostgresCluster, type PostgresCluster } from './postgres-cluster';
-import { waitForPort } from './ports';
+import { reservePorts, waitForPort } from './ports';
 import { RedisNode } from './redis-node';
 import { type RedisSentinelGroup, startRedisSentinelGroup } from './redis-sentinel';
 import { type AutoscalePolicy, readBacklogAt, WorkerAutoscaler, type WorkerBounds } from './worker-autoscaler';
@@ -84,6 +84,8 @@ export class LocalStack {
     const { root, replicas, pgPort, redisPort, synchronous } = this.options;
     killLeftovers(root, log);
     await assertPortsFree(this.allPorts());
+    // Patroni's, etcd's and Sentinel's ports are picked below; none may be one an API or a worker binds later.
+    reservePorts(this.allPorts());
     // Each run starts from a clean slate; the stack is a lab, not a place to keep data.
     for (const sub of ['pg', 'patroni', 'etcd', 'redis', 'sentinel', 'logs'])
       rmSync(join(root, sub), { recursive: true, force: true });
@@ -368,7 +370,7 @@ export class LocalStack {
       env: this.apiEnv(name, port),
       logFile: join(this.logDir, `${name}.log`),
     });
-    return httpMember('api', proc, port);
+    return httpMember('api', proc, port, { servedBy: name });
   }
 
   /** Where the gateway's admin token is written (mode 0600), for `curl -H "authorization: Bearer $(cat ...)"`. */
@@ -399,7 +401,10 @@ export class LocalStack {
       env,
       logFile: join(this.logDir, 'gateway.log'),
     });
-    return httpMember('gateway', proc, this.options.gatewayPort, ['/_gateway/health'], '/_gateway/health');
+    return httpMember('gateway', proc, this.options.gatewayPort, {
+      healthPaths: ['/_gateway/health'],
+      livePath: '/_gateway/health',
+    });
   }
 
   private workerMember(index: number): StackMember {
@@ -408,7 +413,7 @@ export class LocalStack {
     const env = { ...this.sharedEnv(), HOST: '127.0.0.1', WORKER_HTTP_PORT: String(port), INSTANCE_ID: name };
     const proc = nodeProgram({ name, script: 'worker.js', env, logFile: join(this.logDir, `${name}.log`) });
     // SIGKILL only past WORKER_DRAIN_TIMEOUT_MS + SHUTDOWN_TIMEOUT_MS (20 s + 30 s): a drain is never cut short.
-    return httpMember('worker', proc, port, undefined, undefined, 55_000);
+    return httpMember('worker', proc, port, { stopTimeoutMs: 55_000, servedBy: name });
   }
 
   /** What every program of the stack gets: the same config variables a real deployment sets. */

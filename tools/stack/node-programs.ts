@@ -41,19 +41,30 @@ export function nodeProgram({ name, script, env, logFile }: NodeProgramOptions):
   });
 }
 
-/** Polls an HTTP URL until it answers 2xx; fails early with the log tail if the process dies. */
-export async function waitForHttp(url: string, proc: ManagedProcess, timeoutMs = 30_000): Promise<void> {
+/**
+ * Polls an HTTP URL until it answers 2xx; fails early with the log tail if the process dies. With `servedBy`,
+ * only an answer stamped `x-served-by: <servedBy>` counts: another server that happens to hold the port (a
+ * Patroni REST API answers 200 to any path containing "health") is not mistaken for ours.
+ */
+export async function waitForHttp(
+  url: string,
+  proc: ManagedProcess,
+  { timeoutMs = 30_000, servedBy }: { timeoutMs?: number; servedBy?: string } = {},
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
+  let stranger = '';
   for (;;) {
-    if (proc.state === 'exited') throw new Error(`${proc.name} exited during startup:\n${proc.logTail()}`);
+    if (proc.state === 'exited') throw new Error(`${proc.name} exited during startup:${stranger}\n${proc.logTail()}`);
     try {
       const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
-      if (res.ok) return;
+      const by = res.headers.get('x-served-by');
+      if (res.ok && (servedBy === undefined || by === servedBy)) return;
+      if (res.ok) stranger = ` (${url} is answered by ${by ? `"${by}"` : 'a process that is not ours'})`;
     } catch {
       // not up yet
     }
     if (Date.now() > deadline)
-      throw new Error(`${proc.name} did not answer ${url} within ${timeoutMs} ms:\n${proc.logTail()}`);
+      throw new Error(`${proc.name} did not answer ${url} within ${timeoutMs} ms${stranger}:\n${proc.logTail()}`);
     await sleep(100);
   }
 }

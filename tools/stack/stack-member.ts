@@ -81,9 +81,18 @@ export function httpMember(
   kind: 'api' | 'worker' | 'gateway',
   proc: ManagedProcess,
   port: number,
-  healthPaths: readonly string[] = ['/health/ready', '/health/live'],
-  livePath = '/health/live',
-  stopTimeoutMs = 30_000,
+  {
+    healthPaths = ['/health/ready', '/health/live'],
+    livePath = '/health/live',
+    stopTimeoutMs = 30_000,
+    servedBy,
+  }: {
+    healthPaths?: readonly string[];
+    livePath?: string;
+    stopTimeoutMs?: number;
+    /** The x-served-by the program stamps on its answers: the start waits for it, not for any server on the port. */
+    servedBy?: string;
+  } = {},
 ): StackMember {
   const base = `http://127.0.0.1:${port}`;
   return {
@@ -93,7 +102,7 @@ export function httpMember(
     process: proc,
     start: async () => {
       proc.start();
-      await waitForHttp(`${base}${livePath}`, proc);
+      await waitForHttp(`${base}${livePath}`, proc, { servedBy });
     },
     stop: () => proc.stop('SIGTERM', stopTimeoutMs),
     health: async () => {

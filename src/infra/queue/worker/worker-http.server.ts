@@ -4,6 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse, S
 import type { Registry } from 'prom-client';
 import { type AppConfig, InjectConfig } from '../../../config';
 import { DrainState, ReadinessRegistry } from '../../health';
+import { SERVED_BY_HEADER } from '../../http';
 import { InjectMetrics } from '../../observability';
 
 /**
@@ -42,6 +43,8 @@ export class WorkerHttpServer implements OnApplicationBootstrap, OnApplicationSh
 
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0];
+    // As the API does: says which process answered, so a stack (or a probe) can tell ours from a stranger on the port.
+    res.setHeader(SERVED_BY_HEADER, this.config.instanceId);
     try {
       if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, error(405, 'only GET is served here'));
       if (path === '/health/live') return send(res, 200, { status: 'ok' });
