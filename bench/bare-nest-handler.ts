@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { Controller, Get, Global, type DynamicModule, Module } from '@nestjs/common';
+import { Controller, Get, Global, type DynamicModule, Module, NotFoundException, Param } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { readFileSync } from 'node:fs';
@@ -15,11 +15,15 @@ import { readFileSync } from 'node:fs';
  * Given a Redis URL, the same handler carries the project's @CacheAside (the real CacheModule from dist/, on
  * that Redis, with the API's key for the article): every request is then a hit on the entry the API stored,
  * so the difference to the bare handler is the cache layer's own cost and nothing else of the API's.
- * Usage: tsx bench/bare-nest-handler.ts <port> <file with the article's JSON> [<redis url>]
+ * Given `--pg <database url>` instead, the handler reads the article from that database on every request, with
+ * one `pg` pool query (the article joined to its author, by primary key) and the API's own ArticleDto.from: the
+ * floor for "one primary-key read, as JSON, with Nest on Fastify", against which the API's cache-off read is set.
+ * Usage: tsx bench/bare-nest-handler.ts <port> <file with the article's JSON> [<redis url> | --pg <database url>]
  */
 const port = Number(process.argv[2]);
 const article: unknown = JSON.parse(readFileSync(process.argv[3]!, 'utf8'));
-const redisUrl = process.argv[4];
+const pgUrl = process.argv[4] === '--pg' ? process.argv[5] : undefined;
+const redisUrl = pgUrl ? undefined : process.argv[4];
 
 @Controller('articles')
 class BareArticlesController {
@@ -77,15 +81,53 @@ function cachedModule(url: string): DynamicModule {
 @Module({ controllers: [BareArticlesController] })
 class BareModule {}
 
+/** The same route reading the database every time: one pooled `pg` query, mapped by the API's own DTO. */
+function pgModule(url: string): DynamicModule {
+  const { Pool } = require('pg') as typeof import('pg');
+  const { ArticleDto } =
+    require('../dist/modules/articles/dto/article.dto.js') as typeof import('../src/modules/articles/dto/article.dto');
+  type Entity = Parameters<typeof ArticleDto.from>[0];
+  // The API's pool size (DB_POOL_SIZE's default), so the two wait for connections alike.
+  const pool = new Pool({ connectionString: url, max: 10 });
+  // Column aliases are the entity's property names, so ArticleDto.from gets what TypeORM would hand it.
+  const sql = `SELECT a.id, a.title, a.body, a.revision, a.render_status AS "renderStatus",
+                      a.reading_time_minutes AS "readingTimeMinutes", a.rendered_html AS "renderedHtml",
+                      a.render_error AS "renderError", a.render_job_id AS "renderJobId",
+                      a.created_at AS "createdAt", a.updated_at AS "updatedAt",
+                      u.id AS "authorId", u.display_name AS "authorName"
+                 FROM articles a JOIN users u ON u.id = a.author_id
+                WHERE a.id = $1`;
+
+  @Controller('articles')
+  class PgArticlesController {
+    @Get(':id')
+    async get(@Param('id') id: string): Promise<unknown> {
+      const { rows } = await pool.query<Entity & { authorName: string }>(sql, [id]);
+      const row = rows[0];
+      if (!row) throw new NotFoundException();
+      return ArticleDto.from({
+        ...row,
+        author: { id: row.authorId, displayName: row.authorName },
+      } as unknown as Entity);
+    }
+  }
+
+  @Module({ controllers: [PgArticlesController] })
+  class PgModule {}
+  return { module: PgModule };
+}
+
 async function main(): Promise<void> {
   const app = await NestFactory.create<NestFastifyApplication>(
-    redisUrl ? cachedModule(redisUrl) : BareModule,
+    pgUrl ? pgModule(pgUrl) : redisUrl ? cachedModule(redisUrl) : BareModule,
     new FastifyAdapter(),
     { logger: false },
   );
   app.enableShutdownHooks();
   await app.listen({ port, host: '127.0.0.1' });
-  console.log(`bare Nest handler${redisUrl ? ' with @CacheAside' : ''} listening on ${port}`);
+  console.log(
+    `bare Nest handler${redisUrl ? ' with @CacheAside' : pgUrl ? ' reading with pg' : ''} listening on ${port}`,
+  );
 }
 
 void main();

@@ -13,7 +13,9 @@
  *   - hit:       the API, one warmed article: every request is a HIT (one Redis MGET, the body replayed as is);
  *   - miss:      the same API instance, every request a different article whose entry is absent: lookup, lease,
  *                load from the replica, store (the cache's entries for these ids are deleted before each round);
- *   - cache off: a second API instance with CACHE_ENABLED=false, the warmed article: the database every time.
+ *   - cache off: a second API instance with CACHE_ENABLED=false, the warmed article: the database every time;
+ *   - bare + pg: the bare handler reading that article from the same replica on every request, one `pg` pool
+ *                query and the API's DTO: the reference for the cache-off row.
  * Each row reports its median round; ratios are taken within each round and their median is reported,
  * since load on a shared machine drifts by a factor of two within a minute. CPU µs/req is the server
  * process's user + system time per request (from /proc), the steadier number on a busy machine.
@@ -73,12 +75,9 @@ async function main(): Promise<void> {
     infra = await startInfra({ replicas: 1 });
     await seed(infra, MISS_ROWS, log);
 
-    const [apiPort, offPort, barePort, bareCachePort] = await Promise.all([
-      freePort(),
-      freePort(),
-      freePort(),
-      freePort(),
-    ]);
+    const [apiPort, offPort, barePort, bareCachePort, barePgPort] = (await Promise.all(
+      Array.from({ length: 5 }, () => freePort()),
+    )) as [number, number, number, number, number];
     const api = (name: string, port: number, extra: Record<string, string> = {}, nodeArgs: string[] = []) => {
       const p = new ManagedProcess({
         name,
@@ -140,10 +139,17 @@ async function main(): Promise<void> {
     };
     const bare = bareProcess('bare-nest', barePort);
     const bareCache = bareProcess('bare-nest-cache', bareCachePort, infra.redis.url);
+    // The replica the cache-off instance reads from (the bench's infra has one).
+    const barePg = bareProcess('bare-nest-pg', barePgPort, '--pg', infra.cluster.replicas[0]!.url());
     const bareUrl = `http://127.0.0.1:${barePort}`;
     const bareCacheUrl = `http://127.0.0.1:${bareCachePort}`;
-    await Promise.all([waitForHttp(`${bareUrl}${hotPath}`, bare), waitForHttp(`${bareCacheUrl}${hotPath}`, bareCache)]);
-    const others = await Promise.all([bareUrl, bareCacheUrl, offUrl].map((u) => fetch(`${u}${hotPath}`)));
+    const barePgUrl = `http://127.0.0.1:${barePgPort}`;
+    await Promise.all([
+      waitForHttp(`${bareUrl}${hotPath}`, bare),
+      waitForHttp(`${bareCacheUrl}${hotPath}`, bareCache),
+      waitForHttp(`${barePgUrl}${hotPath}`, barePg),
+    ]);
+    const others = await Promise.all([bareUrl, bareCacheUrl, offUrl, barePgUrl].map((u) => fetch(`${u}${hotPath}`)));
     const bodies = await Promise.all(others.map((r) => r.text()));
     if (bodies.some((b) => b !== hitBody))
       throw new Error('the bare handlers, the cache hit and the cache-off instance must return the same bytes');
@@ -181,6 +187,7 @@ async function main(): Promise<void> {
         before: () => forgetMissEntries(cacheRedis),
       },
       { name: 'API, CACHE_ENABLED=false (database every time)', url: `${offUrl}${hotPath}`, pid: () => offProc.pid! },
+      { name: 'bare handler + one pg read (same replica)', url: `${barePgUrl}${hotPath}`, pid: () => barePg.pid! },
     ];
 
     log(

@@ -94,6 +94,8 @@ export interface AppConfig {
     readonly authWindowMs: number;
     readonly authIpMax: number;
     readonly authAccountMax: number;
+    /** How often the general limit's local counts meet in Redis; 0: a Redis round trip per check. */
+    readonly syncMs: number;
   };
   readonly health: { readonly timeoutMs: number; readonly cacheMs: number; readonly maxEventLoopDelayMs: number };
   readonly shutdown: { readonly drainDelayMs: number; readonly timeoutMs: number };
@@ -215,6 +217,7 @@ export function loadConfig(source: EnvSource = process.env, program: Program = '
       authWindowMs: e.RATE_LIMIT_AUTH_WINDOW_MS,
       authIpMax: e.RATE_LIMIT_AUTH_IP_MAX,
       authAccountMax: e.RATE_LIMIT_AUTH_ACCOUNT_MAX,
+      syncMs: e.RATE_LIMIT_SYNC_MS,
     },
     health: {
       timeoutMs: e.HEALTH_CHECK_TIMEOUT_MS,

@@ -189,6 +189,8 @@ export const envSchema = z
     RATE_LIMIT_AUTH_WINDOW_MS: int(1000, 86_400_000).default(15 * 60_000),
     RATE_LIMIT_AUTH_IP_MAX: int(1, 1_000_000).default(30),
     RATE_LIMIT_AUTH_ACCOUNT_MAX: int(1, 1_000_000).default(10),
+    // The general limit is counted locally and synced to Redis this often; 0 checks it in Redis on every request.
+    RATE_LIMIT_SYNC_MS: int(0, 10_000).default(100),
 
     PASSWORD_HASH_MEMORY_KIB: int(8 * 1024, 1024 * 1024).default(19 * 1024),
     PASSWORD_HASH_ITERATIONS: int(1, 10).default(2),

@@ -1,4 +1,3 @@
-import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis';
 import { type DynamicModule, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { type ThrottlerModuleOptions, ThrottlerModule } from '@nestjs/throttler';
@@ -8,7 +7,10 @@ import { APP_CONFIG, type AppConfig } from '../../config';
 import { METRICS_REGISTRY } from '../observability';
 import { RedisConnections } from '../redis';
 import { FailOpenThrottlerStorage } from './fail-open-storage';
+import { LocallySyncedStorage } from './locally-synced-storage';
 import { RateLimitGuard } from './rate-limit.guard';
+import { ExactRedisStorage, RedisWindow } from './redis-window';
+import { SplitThrottlerStorage } from './split-storage';
 import { strictRateLimitOf } from './strict-rate-limit.decorator';
 
 /**
@@ -33,16 +35,28 @@ export class RateLimitModule {
 }
 
 function throttlerOptions(config: AppConfig, registry: Registry, redis: RedisConnections): ThrottlerModuleOptions {
-  const { windowMs, max, authWindowMs, authIpMax, authAccountMax } = config.rateLimit;
+  const { windowMs, max, authWindowMs, authIpMax, authAccountMax, syncMs } = config.rateLimit;
   const storageErrors = new Counter({
     name: 'rate_limit_storage_errors_total',
     help: 'Rate-limit checks let through because Redis was unavailable',
     registers: [registry],
   });
-  // Options, not a shared client: the storage closes only what it opens.
-  const storage = new ThrottlerStorageRedisService(redis.throttlerOptions());
+  const window = new RedisWindow(redis.client('rate-limit'));
+  const deadlineMs = redis.deadlineMs('rate-limit');
+  const exact = new FailOpenThrottlerStorage(new ExactRedisStorage(window), () => storageErrors.inc(), deadlineMs);
+  // The general limit is checked locally and synced every syncMs (its error bound: locally-synced-storage.ts);
+  // the credential limits, and every limit when RATE_LIMIT_SYNC_MS=0, are a Redis round trip per check.
+  const general =
+    syncMs > 0
+      ? new LocallySyncedStorage(window, exact, {
+          syncMs,
+          deadlineMs,
+          maxLocalWindows: 100_000,
+          onSyncError: () => storageErrors.inc(),
+        })
+      : exact;
   return {
-    storage: new FailOpenThrottlerStorage(storage, () => storageErrors.inc(), config.redis.commandTimeoutMs),
+    storage: new SplitThrottlerStorage({ default: general }, exact),
     // One bucket per (limit, client) across all routes; the default would give each route its own budget.
     generateKey: (_context, tracker, name) => createHash('sha256').update(`${name}:${tracker}`).digest('hex'),
     throttlers: [

@@ -40,6 +40,7 @@ describe('RedisConnections', () => {
     const redis = new RedisConnections(loadConfig(SENTINEL_ENV), create);
     redis.client('sessions');
     redis.client('cache');
+    redis.client('rate-limit');
     const sentinel = {
       sentinels: [
         { host: '10.0.0.1', port: 26379 },
@@ -54,9 +55,10 @@ describe('RedisConnections', () => {
       expect.objectContaining({ ...sentinel, connectionName: 'api-1:sessions' }),
       // The cache's deadline (CACHE_TIMEOUT_MS, 100 ms) is far shorter than the sessions'.
       expect.objectContaining({ ...sentinel, connectionName: 'api-1:cache', commandTimeout: 200 }),
+      expect.objectContaining({ ...sentinel, connectionName: 'api-1:rate-limit', enableOfflineQueue: false }),
     ]);
     expect(built[0]!.options.host).toBeUndefined();
-    for (const o of [redis.throttlerOptions(), redis.bullmqOptions('queue'), redis.bullmqOptions('worker', 'render')]) {
+    for (const o of [redis.bullmqOptions('queue'), redis.bullmqOptions('worker', 'render')]) {
       expect(o).toMatchObject(sentinel);
     }
   });
@@ -72,7 +74,6 @@ describe('RedisConnections', () => {
     expect(worker).toMatchObject({ connectionName: 'api-1:render', maxRetriesPerRequest: null });
     expect(worker.enableOfflineQueue).toBeUndefined();
     expect(worker.commandTimeout).toBeUndefined();
-    expect(redis.throttlerOptions()).toMatchObject({ connectionName: 'api-1:rate-limit', enableOfflineQueue: false });
   });
 
   it('shares one client per purpose and closes every client it built at shutdown', async () => {
@@ -87,7 +88,7 @@ describe('RedisConnections', () => {
   });
 
   it('reconnects quickly and follows a demoted master that answers READONLY', () => {
-    const options = new RedisConnections(loadConfig({}), fakeClients().create).throttlerOptions();
+    const options = new RedisConnections(loadConfig({}), fakeClients().create).bullmqOptions('queue');
     expect(options.retryStrategy(1)).toBeLessThan(150);
     expect(options.retryStrategy(100)).toBeLessThanOrEqual(550);
     const readonly = Object.assign(new Error("READONLY You can't write against a read only replica."), {

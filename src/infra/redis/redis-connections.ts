@@ -5,7 +5,7 @@ import { type ClientOptions, failFastOptions, patientOptions } from './redis-opt
 import { withinDeadline } from './reply-deadline';
 
 /** What a request-path client is for: each gets its own connection and its own name in CLIENT LIST. */
-export type RedisPurpose = 'sessions' | 'cache';
+export type RedisPurpose = 'sessions' | 'cache' | 'rate-limit';
 
 /** BullMQ's two kinds of connection: fail-fast Queue objects (producers, lookups) and patient Workers. */
 export type BullmqConnectionKind = 'queue' | 'worker';
@@ -14,7 +14,7 @@ const QUIT_TIMEOUT_MS = 1000;
 
 /**
  * The one owner of Redis connections (house plan: one owner per external client). Builds every ioredis client,
- * and the options of libraries that open their own (BullMQ, the rate limiter), from config: standalone or Sentinel.
+ * and the options of libraries that open their own (BullMQ), from config: standalone or Sentinel.
  * Closes every client it built at shutdown; those libraries close what they open.
  */
 export class RedisConnections implements OnApplicationShutdown {
@@ -49,12 +49,6 @@ export class RedisConnections implements OnApplicationShutdown {
     return kind === 'queue'
       ? failFastOptions(target, password, this.nameOf(label), commandTimeoutMs)
       : patientOptions(target, password, this.nameOf(label));
-  }
-
-  /** Options for @nest-lab/throttler-storage-redis, which closes a client only if it built it. */
-  throttlerOptions(): ClientOptions {
-    const { target, password, commandTimeoutMs } = this.config.redis;
-    return failFastOptions(target, password, this.nameOf('rate-limit'), commandTimeoutMs);
   }
 
   async onApplicationShutdown(): Promise<void> {
