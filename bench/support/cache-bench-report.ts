@@ -73,7 +73,10 @@ export const API_COMPONENTS: Component[] = [
       /node_modules\/(@nestjs\/throttler|@nest-lab\/throttler-storage-redis|ioredis|redis-parser)\/|\/dist\/infra\/rate-limit\//,
   },
   { name: 'sessions and cookies', match: /node_modules\/@fastify\/(session|cookie)\/|\/dist\/infra\/session\// },
-  { name: 'security headers (helmet)', match: /node_modules\/(helmet|@fastify\/helmet)\// },
+  {
+    name: 'security headers (helmet)',
+    match: /node_modules\/(helmet|@fastify\/helmet)\/|\/dist\/infra\/http\/security-headers/,
+  },
   {
     name: 'request logging (pino)',
     match: /node_modules\/(pino|pino-http|nestjs-pino|@pinojs\/[^/]+|sonic-boom|thread-stream)\//,

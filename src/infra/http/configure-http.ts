@@ -1,9 +1,9 @@
-import helmet from '@fastify/helmet';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { AppConfig } from '../../config';
 import { registerCrossSiteRequestGuard } from './cross-site-requests';
 import { type HtmlErrorPage, HttpExceptionFilter } from './http-exception.filter';
 import { registerResponseHeaders } from './http-hooks';
+import { registerSecurityHeaders } from './security-headers';
 import { registerStaticAssets } from './static-assets';
 import { setupSwagger } from './swagger';
 import { RequestValidationPipe } from './validation.pipe';
@@ -28,7 +28,7 @@ export async function configureHttp(
     exposedHeaders: ['x-request-id', 'retry-after'],
     maxAge: 600,
   });
-  await app.register(helmet, {
+  registerSecurityHeaders(fastify, {
     contentSecurityPolicy: {
       directives: {
         defaultSrc: [`'self'`],
