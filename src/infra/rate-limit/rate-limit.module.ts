@@ -38,7 +38,7 @@ function throttlerOptions(config: AppConfig, registry: Registry, redis: RedisCon
   const { windowMs, max, authWindowMs, authIpMax, authAccountMax, syncMs } = config.rateLimit;
   const storageErrors = new Counter({
     name: 'rate_limit_storage_errors_total',
-    help: 'Rate-limit checks let through because Redis was unavailable',
+    help: 'Rate-limit checks let through, and syncs of the general limit that failed, because Redis was unavailable',
     registers: [registry],
   });
   const window = new RedisWindow(redis.client('rate-limit'));
