@@ -1,6 +1,7 @@
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppConfig } from '../../config';
+import { RequestLogController, rootLogger } from '../observability/request-log';
 import { toApiError } from './http-error';
 import { stampResponse } from './http-hooks';
 import { requestIdFor } from './request-id';
@@ -14,6 +15,9 @@ export function createFastifyAdapter(config: AppConfig): FastifyAdapter {
     keepAliveTimeout: config.http.keepAliveTimeoutMs,
     requestIdHeader: false,
     genReqId: requestIdFor,
+    // One pino logger per process; one line per request, with the request id as `requestId`.
+    loggerInstance: rootLogger(config),
+    logController: new RequestLogController(),
     maxParamLength: 200,
     // Router-level rejections (malformed URL encoding, over-long params) happen before Nest sees the request.
     frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
