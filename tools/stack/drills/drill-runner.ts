@@ -9,6 +9,7 @@ import { timelineSvg } from './timeline-svg';
 /** What `status --json` says about one process. */
 export interface MemberRecord {
   readonly name: string;
+  readonly pid: number | null;
   readonly kind: string;
   readonly role: string | null;
   readonly address: string;
