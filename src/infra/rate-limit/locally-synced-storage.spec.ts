@@ -123,6 +123,18 @@ describe('LocallySyncedStorage', () => {
     expect(state.timeToBlockExpireMs).toBeGreaterThan(0);
   });
 
+  it('does not lock a client out through a long Redis outage: each new window starts afresh here', async () => {
+    const s = instance();
+    window.down = true;
+    for (let i = 0; i < LIMIT; i++) expect((await hit(s)).isBlocked).toBe(false);
+    expect((await hit(s)).isBlocked).toBe(true);
+    await s.sync();
+    clock.now += 2 * TTL;
+    await s.sync();
+    expect(await hit(s)).toMatchObject({ isBlocked: false, totalHits: 1 });
+    expect(errors).toBeGreaterThanOrEqual(1);
+  });
+
   it('past maxLocalWindows, checks new clients in Redis directly', async () => {
     const s = instance(2);
     exact.increment.mockResolvedValue({ totalHits: 1, timeToExpire: 60, isBlocked: false, timeToBlockExpire: 0 });

@@ -42,7 +42,8 @@ export interface LocallySyncedOptions {
  * (ExactRedisStorage), since there the budget is a handful of guesses.
  *
  * While Redis is unreachable each instance goes on limiting by its own counts (the limit per instance, not per
- * fleet) and keeps the unsent hits for the next sync; every failed sync counts in rate_limit_storage_errors_total.
+ * fleet) and keeps the unsent hits for the next sync while their window lasts; every failed sync counts in
+ * rate_limit_storage_errors_total.
  */
 export class LocallySyncedStorage implements ThrottlerStorage, OnModuleDestroy {
   private readonly logger = new Logger('RateLimit');
@@ -88,9 +89,11 @@ export class LocallySyncedStorage implements ThrottlerStorage, OnModuleDestroy {
       this.windows.set(id, w);
     }
     if (w.blockedUntil > now) return Promise.resolve(blocked(w, now));
-    // The window ended here too: Redis has started (or will start) a new one at the next hit.
+    // The window ended here too: Redis has started (or will start) a new one at the next hit. Hits of the old
+    // window that never reached Redis (it was down) go with it, or a long outage would lock a client out for good.
     if (w.expiresAt <= now) {
       w.known = 0;
+      w.pending = 0;
       w.expiresAt = now + ttl;
     }
     w.pending++;
@@ -115,7 +118,9 @@ export class LocallySyncedStorage implements ThrottlerStorage, OnModuleDestroy {
 
   async onModuleDestroy(): Promise<void> {
     clearInterval(this.timer);
-    // Hand over what this instance admitted, so its share is not forgotten by the fleet's windows.
+    // Hand over what this instance admitted, so its share is not forgotten by the fleet's windows: a pass already
+    // under way sent only what it found, so a second one sends what came after.
+    await this.sync();
     await this.sync();
   }
 
@@ -129,6 +134,7 @@ export class LocallySyncedStorage implements ThrottlerStorage, OnModuleDestroy {
         continue;
       }
       const hits = w.pending;
+      const windowEnd = w.expiresAt;
       w.pending = 0;
       w.sending += hits;
       sends.push(
@@ -138,9 +144,9 @@ export class LocallySyncedStorage implements ThrottlerStorage, OnModuleDestroy {
             this.learn(w, state);
           },
           () => {
-            // Kept for the next pass: a hit admitted here is never dropped from the fleet's count.
+            // Kept for the next pass while their window lasts: the fleet's count must not lose them.
             w.sending -= hits;
-            w.pending += hits;
+            if (w.expiresAt === windowEnd) w.pending += hits;
             failed++;
           },
         ),
