@@ -3,7 +3,7 @@ import type { AppConfig } from '../../config';
 import { registerCrossSiteRequestGuard } from './cross-site-requests';
 import { type HtmlErrorPage, HttpExceptionFilter } from './http-exception.filter';
 import { registerResponseHeaders } from './http-hooks';
-import { registerSecurityHeaders } from './security-headers';
+import { registerSecurityHeaders, SECURITY_HEADERS } from './security-headers';
 import { registerStaticAssets } from './static-assets';
 import { setupSwagger } from './swagger';
 import { RequestValidationPipe } from './validation.pipe';
@@ -28,19 +28,7 @@ export async function configureHttp(
     exposedHeaders: ['x-request-id', 'retry-after'],
     maxAge: 600,
   });
-  registerSecurityHeaders(fastify, {
-    contentSecurityPolicy: {
-      directives: {
-        defaultSrc: [`'self'`],
-        // Swagger UI injects inline styles and data: images; scripts stay same-origin only.
-        styleSrc: [`'self'`, `'unsafe-inline'`],
-        imgSrc: [`'self'`, 'data:'],
-        scriptSrc: [`'self'`],
-        // Without TLS this directive would make browsers fetch the docs assets over https and blank the page.
-        upgradeInsecureRequests: null,
-      },
-    },
-  });
+  registerSecurityHeaders(fastify, SECURITY_HEADERS);
   app.useGlobalPipes(new RequestValidationPipe());
   app.useGlobalFilters(new HttpExceptionFilter(pages.notFound));
   setupSwagger(app, config);

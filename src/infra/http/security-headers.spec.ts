@@ -1,19 +1,7 @@
 import helmet from 'helmet';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { helmetHeaders } from './security-headers';
-
-const OPTIONS = {
-  contentSecurityPolicy: {
-    directives: {
-      defaultSrc: [`'self'`],
-      styleSrc: [`'self'`, `'unsafe-inline'`],
-      imgSrc: [`'self'`, 'data:'],
-      scriptSrc: [`'self'`],
-      upgradeInsecureRequests: null,
-    },
-  },
-};
+import { helmetHeaders, SECURITY_HEADERS as OPTIONS } from './security-headers';
 
 describe('helmetHeaders', () => {
   let server: Server;
