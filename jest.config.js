@@ -40,5 +40,13 @@ module.exports = {
       globalTeardown: '<rootDir>/test/support/global-teardown.ts',
       setupFilesAfterEnv: ['<rootDir>/test/support/jest-setup.ts'],
     },
+    {
+      ...common,
+      // docker/ on a real engine (test/docker/): `npm test` runs it after the others, alone, as it needs the
+      // whole machine; it skips, saying why once, where no Docker engine answers.
+      displayName: 'docker',
+      roots: ['<rootDir>/test/docker'],
+      testMatch: ['**/*.docker-spec.ts'],
+    },
   ],
 };

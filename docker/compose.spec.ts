@@ -2,6 +2,7 @@ import Ajv from 'ajv';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parse } from 'yaml';
 import { loadConfig, type AppConfig } from '../src/config';
 import { envSchema } from '../src/config/config.schema';
 import { loadGatewayConfig } from '../src/gateway/config/gateway-config';
@@ -43,11 +44,21 @@ const API = 'dist/main.js';
 const WORKER = 'dist/worker.js';
 const GATEWAY = 'dist/gateway/main.js';
 const MIGRATIONS = 'dist/infra/database/data-source.js';
-// The API's and the worker's liveness route; test/e2e/compose-topology runs each healthcheck against the real programs.
+// The API's and the worker's liveness route; test/docker runs each health check against the real programs.
 const LIVENESS = '/health/live';
 const GATEWAY_HEALTH = '/_gateway/health';
 
 const appConfigOf = (service: string): AppConfig => loadConfig(serviceEnv(compose, service));
+const APP_DOCKERFILE = 'docker/Dockerfile';
+const servicesBuilding = (dockerfile: string | undefined) =>
+  Object.keys(compose.services).filter((n) => svc(n).build && svc(n).build!.dockerfile === dockerfile);
+/** Services by name prefix: etcd-1..3, pg-1..2, sentinel-1..3. */
+const numbered = (prefix: string) =>
+  Object.keys(compose.services)
+    .filter((n) => new RegExp(`^${prefix}-\\d+$`).test(n))
+    .sort();
+/** The value after `flag` in a command line. */
+const flagOf = (command: readonly string[], flag: string) => command[command.indexOf(flag) + 1];
 
 describe('docker/compose.yml: the file', () => {
   it('is valid against the compose-spec JSON schema (as written, and after interpolation)', () => {
@@ -91,6 +102,7 @@ describe('docker/compose.yml: the file', () => {
       expect.arrayContaining([
         'APP_DB_PASSWORD',
         'GATEWAY_ADMIN_TOKEN',
+        'PATRONI_API_PASSWORD',
         'POSTGRES_PASSWORD',
         'REDIS_PASSWORD',
         'REPLICATION_PASSWORD',
@@ -113,7 +125,7 @@ describe('docker/compose.yml: the file', () => {
   });
 
   it('builds one image from the repository root and every app service runs it', () => {
-    const appServices = Object.keys(compose.services).filter((n) => svc(n).build);
+    const appServices = servicesBuilding(APP_DOCKERFILE);
     expect(appServices.sort()).toEqual(['api', 'gateway', 'migrate', 'worker']);
     const images = new Set(appServices.map((n) => svc(n).image));
     expect(images.size).toBe(1);
@@ -193,14 +205,14 @@ describe('docker/compose.yml: what the programs need', () => {
     // The gateway resolves the API service's name and dials the API's port; it checks the API's readiness route.
     expect(gateway.discovery).toMatchObject({ kind: 'dns', host: 'api', port: api.http.port, servers: [] });
     expect(gateway.health.path).toBe(gatewayEnvSchema.parse({ UPSTREAM_DNS: 'x:1' }).UPSTREAM_HEALTH_PATH);
-    expect(svc('gateway').ports?.map((p) => p.target)).toEqual([gateway.listen.port]);
+    expect(svc('gateway').ports?.map((p) => Number(p.split(':').at(-1)))).toEqual([gateway.listen.port]);
     // Every listener binds all interfaces inside its container.
     expect([api.http.host, worker.http.host, gateway.listen.host]).toEqual(['0.0.0.0', '0.0.0.0', '0.0.0.0']);
   });
 
-  it("the image's own HEALTHCHECK defaults to the API's port and liveness route", () => {
-    const script = readFileSync(join(DOCKER_DIR, 'healthcheck.cjs'), 'utf8');
-    const m = /process\.env\.PORT \|\| (\d+)\}(\/[\w/]+)/.exec(script);
+  it("the image's own HEALTHCHECK checks the API's default port and liveness route", () => {
+    const dockerfile = readFileSync(join(DOCKER_DIR, 'Dockerfile'), 'utf8');
+    const m = /^HEALTHCHECK .* CMD \["z2m-healthcheck", "(\d+)", "([^"]+)"\]$/m.exec(dockerfile);
     expect(m && [Number(m[1]), m[2]]).toEqual([envSchema.parse({}).PORT, LIVENESS]);
   });
 
@@ -232,7 +244,10 @@ describe('docker/compose.yml: topology', () => {
   it("publishes one port, the gateway's, on 127.0.0.1 unless told otherwise", () => {
     const publishing = Object.keys(compose.services).filter((n) => svc(n).ports?.length);
     expect(publishing).toEqual(['gateway']);
-    expect(svc('gateway').ports).toEqual([expect.objectContaining({ host_ip: '127.0.0.1', protocol: 'tcp' })]);
+    // The short form with the interface first (Compose 1.29 rejects the long form's host_ip).
+    expect(svc('gateway').ports).toEqual(['127.0.0.1:8080:8080']);
+    const exposed = loadCompose({ ...vars, GATEWAY_PUBLISHED_IP: '0.0.0.0', GATEWAY_PUBLISHED_PORT: '18080' });
+    expect(exposed.services.gateway!.ports).toEqual(['0.0.0.0:18080:8080']);
   });
 
   it('runs 3 API instances and a scalable worker (no fixed names or host ports)', () => {
@@ -273,76 +288,132 @@ describe('docker/compose.yml: topology', () => {
         else throw new Error(`${name} depends on ${dep} with condition ${condition}: wait for health or completion`);
       }
     }
-    expect(svc('api').depends_on).toEqual({
-      migrate: { condition: 'service_completed_successfully' },
-      redis: { condition: 'service_healthy' },
-    });
+    // The migration job waits for every stateful service; the programs wait for it, the gateway for an API.
+    const healthy = (names: string[]) => Object.fromEntries(names.map((n) => [n, { condition: 'service_healthy' }]));
+    expect(svc('migrate').depends_on).toEqual(healthy([...numbered('pg'), ...numbered('sentinel')]));
+    expect(svc('api').depends_on).toEqual({ migrate: { condition: 'service_completed_successfully' } });
     expect(svc('worker').depends_on).toEqual(svc('api').depends_on);
     expect(svc('gateway').depends_on).toEqual({ api: { condition: 'service_healthy' } });
-    expect(svc('migrate').depends_on).toMatchObject({ 'postgres-primary': { condition: 'service_healthy' } });
-    expect(svc('postgres-replica-1').depends_on).toEqual({ 'postgres-primary': { condition: 'service_healthy' } });
+    for (const pg of numbered('pg')) expect(svc(pg).depends_on).toEqual(healthy(numbered('etcd')));
+    for (const sentinel of numbered('sentinel')) expect(svc(sentinel).depends_on).toEqual(healthy(['redis-1']));
   });
 
-  it('runs Redis the way BullMQ asks (AOF everysec, noeviction) with the password the apps use', () => {
-    const command = svc('redis').command!;
-    const flag = (name: string) => command[command.indexOf(`--${name}`) + 1];
-    expect([flag('appendonly'), flag('appendfsync'), flag('maxmemory-policy')]).toEqual([
-      'yes',
-      'everysec',
-      'noeviction',
-    ]);
-    expect(flag('maxmemory')).toMatch(/^\d+[kmg]b$/i);
+  it('runs Redis the way BullMQ asks (AOF everysec, noeviction), under 3 Sentinels the apps ask for the master', () => {
+    const nodes = numbered('redis');
+    expect(nodes).toEqual(['redis-1', 'redis-2']);
+    const password = vars.REDIS_PASSWORD;
+    for (const n of nodes) {
+      const command = svc(n).command!;
+      const flag = (name: string) => flagOf(command, `--${name}`);
+      expect([flag('appendonly'), flag('appendfsync'), flag('maxmemory-policy')]).toEqual([
+        'yes',
+        'everysec',
+        'noeviction',
+      ]);
+      expect(flag('maxmemory')).toMatch(/^\d+[kmg]b$/i);
+      // Each node takes the password, and can replicate from whichever node is master after a failover.
+      expect([flag('requirepass'), flag('masterauth')]).toEqual([password, password]);
+      // It announces its service name, which outlives the container's IP.
+      expect(flag('replica-announce-ip')).toBe(n);
+    }
+    expect(flagOf(svc('redis-2').command!, '--replicaof')).toBe('redis-1');
+    expect(svc('redis-1').command).not.toContain('--replicaof');
+
+    const sentinels = numbered('sentinel');
+    expect(sentinels).toHaveLength(3);
     const { target } = appConfigOf('api').redis;
-    if (target.kind !== 'standalone') throw new Error('compose runs one standalone Redis');
-    const redisUrl = new URL(target.url);
-    expect([redisUrl.hostname, redisUrl.port, decodeURIComponent(redisUrl.password)]).toEqual([
-      'redis',
-      '6379',
-      flag('requirepass'),
-    ]);
+    if (target.kind !== 'sentinel') throw new Error('compose runs Redis under Sentinel');
+    expect(target.sentinels.map((a) => `${a.host}:${a.port}`)).toEqual(sentinels.map((n) => `${n}:26379`));
+    for (const n of sentinels) {
+      const script = svc(n).command!.join('\n');
+      // Quorum 2 of 3: one Sentinel lost still elects. The same master name and password as the apps.
+      expect(script).toContain(`sentinel monitor ${target.masterName} redis-1 6379 2`);
+      expect(script).toContain(`sentinel auth-pass ${target.masterName} $REDIS_PASSWORD`);
+      expect(serviceEnv(compose, n).REDIS_PASSWORD).toBe(password);
+      expect(script).toMatch(/sentinel resolve-hostnames yes\nsentinel announce-hostnames yes/);
+      expect(svc(n).healthcheck?.test?.join(' ')).toContain('-p 26379 ping');
+    }
+    expect(appConfigOf('api').redis.password).toBe(password);
   });
 
-  it('bootstraps a streaming replica from the primary, with the settings a promoted replica needs', () => {
-    const primary = svc('postgres-primary');
-    const replica = svc('postgres-replica-1');
-    const settings = (s: ComposeService) => s.command!.filter((_, i, all) => all[i - 1] === '-c');
-    const withoutName = (s: ComposeService) => settings(s).filter((c) => !c.startsWith('cluster_name='));
-    expect(withoutName(replica)).toEqual(withoutName(primary));
-    expect(settings(primary)).toEqual(expect.arrayContaining(['wal_level=replica', 'hot_standby=on']));
-    expect(primary.image).toBe(replica.image);
-    expect(primary.image).toMatch(/^postgres:\d+\.\d+-/);
+  it('runs PostgreSQL under Patroni (etcd x3, synchronous mode), with the app connecting to every member by name', () => {
+    const members = numbered('pg');
+    const etcd = numbered('etcd');
+    expect(members).toEqual(['pg-1', 'pg-2']);
+    expect(etcd).toEqual(['etcd-1', 'etcd-2', 'etcd-3']);
+    const haImage = new Set([...members, ...etcd].map((n) => svc(n).image));
+    expect(haImage.size).toBe(1);
+    expect(servicesBuilding(undefined).sort()).toEqual([...etcd, ...members].sort());
+    for (const n of [...members, ...etcd])
+      expect(join(DOCKER_DIR, svc(n).build!.context)).toBe(join(DOCKER_DIR, 'patroni'));
 
-    // The replica clones from the primary service, as the replication role the primary's init script creates.
-    const pEnv = serviceEnv(compose, 'postgres-primary');
-    const rEnv = serviceEnv(compose, 'postgres-replica-1');
-    expect([rEnv.PRIMARY_HOST, rEnv.REPLICATION_USER, rEnv.REPLICATION_PASSWORD]).toEqual([
-      'postgres-primary',
-      pEnv.REPLICATION_USER,
-      pEnv.REPLICATION_PASSWORD,
-    ]);
-    const mounted = (s: ComposeService, target: RegExp) =>
-      s.volumes?.find((v) => target.test(v.split(':')[1]!))?.split(':')[0];
-    expect(existsSync(join(DOCKER_DIR, mounted(primary, /^\/docker-entrypoint-initdb\.d\/.+\.sh$/)!))).toBe(true);
-    const entry = replica.entrypoint!.at(-1)!;
-    expect(existsSync(join(DOCKER_DIR, replica.volumes!.find((v) => v.split(':')[1] === entry)!.split(':')[0]!))).toBe(
-      true,
-    );
+    // Each etcd member knows all three, and advertises its own service name.
+    for (const n of etcd) {
+      const env = serviceEnv(compose, n);
+      expect(env.ETCD_NAME).toBe(n);
+      expect(env.ETCD_INITIAL_CLUSTER).toBe(etcd.map((e) => `${e}=http://${e}:2380`).join(','));
+      expect([env.ETCD_ADVERTISE_CLIENT_URLS, env.ETCD_INITIAL_ADVERTISE_PEER_URLS]).toEqual([
+        `http://${n}:2379`,
+        `http://${n}:2380`,
+      ]);
+    }
+    // Each Patroni member is named after its service and reached by that name; all of them use every etcd.
+    for (const n of members) {
+      const env = serviceEnv(compose, n);
+      expect([env.PATRONI_NAME, env.PATRONI_POSTGRESQL_CONNECT_ADDRESS, env.PATRONI_RESTAPI_CONNECT_ADDRESS]).toEqual([
+        n,
+        `${n}:5432`,
+        `${n}:8008`,
+      ]);
+      expect(env.PATRONI_ETCD3_HOSTS).toBe(etcd.map((e) => `${e}:2379`).join(','));
+      expect([env.PATRONI_SUPERUSER_PASSWORD, env.PATRONI_REPLICATION_PASSWORD]).toEqual([
+        vars.POSTGRES_PASSWORD,
+        vars.REPLICATION_PASSWORD,
+      ]);
+      expect(env.PATRONI_RESTAPI_PASSWORD).toBe(vars.PATRONI_API_PASSWORD);
+    }
 
-    // The app connects as the role the init script creates, to the nodes by service name; node names match cluster_name.
+    // The cluster-wide settings: no acknowledged write lost on failover, pg_rewind for a returning leader.
+    const patroni = parse(readFileSync(join(DOCKER_DIR, 'patroni', 'patroni.yml'), 'utf8')) as PatroniYaml;
+    expect(patroni.bootstrap.dcs).toMatchObject({ synchronous_mode: true, postgresql: { use_pg_rewind: true } });
+    expect(patroni.postgresql.listen).toBe('0.0.0.0:5432');
+    expect(patroni.restapi.listen).toBe('0.0.0.0:8008');
+    // The binaries of the image's PostgreSQL major, and the post-bootstrap script the image installs.
+    const haDockerfile = readFileSync(join(DOCKER_DIR, 'patroni', 'Dockerfile'), 'utf8');
+    const major = /^ARG POSTGRES_IMAGE=postgres:(\d+)-trixie$/m.exec(haDockerfile)?.[1];
+    expect(patroni.postgresql.bin_dir).toBe(`/usr/lib/postgresql/${major}/bin`);
+    expect(haDockerfile).toContain(`COPY post-bootstrap.sh ${patroni.bootstrap.post_bootstrap}`);
+
+    // The app connects to every member by name, as the role post-bootstrap.sh creates; no member is "the primary".
     const nodes = appConfigOf('api').db.nodes;
-    expect(nodes.map((n) => n.name)).toEqual(['primary', 'replica-1']);
-    const hosts = nodes.map((n) => new URL(n.url));
-    expect(hosts.map((u) => `${u.hostname}:${u.port}${u.pathname}`)).toEqual([
-      'postgres-primary:5432/app',
-      'postgres-replica-1:5432/app',
-    ]);
-    for (const u of hosts)
-      expect([u.username, decodeURIComponent(u.password)]).toEqual([pEnv.APP_DB_USER, pEnv.APP_DB_PASSWORD]);
-    expect(pEnv.POSTGRES_DB).toBe('app');
-    expect(settings(replica)).toContain(`cluster_name=${nodes[1]!.name.replace(/-/g, '_')}`);
-    expect(settings(primary)).toContain(`cluster_name=${nodes[0]!.name}`);
+    expect(nodes.map((n) => n.name)).toEqual(members);
+    const urls = nodes.map((n) => new URL(n.url));
+    expect(urls.map((u) => `${u.hostname}:${u.port}${u.pathname}`)).toEqual(members.map((m) => `${m}:5432/app`));
+    const bootstrapEnv = serviceEnv(compose, 'pg-1');
+    for (const u of urls)
+      expect([u.username, decodeURIComponent(u.password)]).toEqual([
+        bootstrapEnv.APP_DB_USER,
+        bootstrapEnv.APP_DB_PASSWORD,
+      ]);
+    expect(readFileSync(join(DOCKER_DIR, 'patroni', 'post-bootstrap.sh'), 'utf8')).toContain(
+      'CREATE DATABASE app OWNER :"app_user"',
+    );
+  });
+
+  it("shortens DNS timeouts everywhere: a dead container's name must not stall an election for 10 s", () => {
+    for (const [name, s] of Object.entries(compose.services))
+      expect({ name, dns_opt: (s as { dns_opt?: string[] }).dns_opt }).toEqual({
+        name,
+        dns_opt: ['timeout:1', 'attempts:2'],
+      });
   });
 });
+
+interface PatroniYaml {
+  restapi: { listen: string };
+  bootstrap: { dcs: Record<string, unknown>; post_bootstrap: string };
+  postgresql: { listen: string; bin_dir: string };
+}
 
 /** Variables an environment of only `base` fails on: the ones a deployment must set. */
 function requiredBySchema(

@@ -54,7 +54,7 @@ describe('docker/Dockerfile', () => {
     expect(images.size).toBe(1);
     const [image] = [...images];
     // DL3006/DL3007: an explicit, full version tag, never latest; slim Debian (glibc: argon2's prebuilt binary).
-    const m = /^node:(\d+)\.(\d+)\.(\d+)-bookworm-slim$/.exec(image!);
+    const m = /^node:(\d+)\.(\d+)\.(\d+)-trixie-slim$/.exec(image!);
     expect(m).not.toBeNull();
     const [major, minor] = [Number(m![1]), Number(m![2])];
     expect(major).toBe(24);
@@ -89,7 +89,7 @@ describe('docker/Dockerfile', () => {
     const health = keyword('HEALTHCHECK');
     expect(health).toHaveLength(1);
     const healthCmd = /CMD (\[.*\])$/.exec(health[0]!.getArgumentsContent()!)![1]!;
-    expect(JSON.parse(healthCmd)).toEqual(['node', 'docker/healthcheck.cjs']);
+    expect(JSON.parse(healthCmd)).toEqual(['z2m-healthcheck', '3000', '/health/live']);
     expect(text).not.toMatch(/\b(curl|wget)\b/);
     expect(
       keyword('ENV')
@@ -141,7 +141,7 @@ describe('docker/Dockerfile', () => {
     ]) {
       expect({ path, ignored: ignore(path) }).toEqual({ path, ignored: true });
     }
-    for (const path of ['src/main.ts', 'package-lock.json', 'static/demo.css', 'docker/healthcheck.cjs']) {
+    for (const path of ['src/main.ts', 'package-lock.json', 'static/demo.css', 'docker/patroni/healthcheck.sh']) {
       expect({ path, ignored: ignore(path) }).toEqual({ path, ignored: false });
     }
   });
@@ -166,32 +166,44 @@ describe('docker/Dockerfile', () => {
   });
 });
 
-describe("docker/healthcheck.cjs (the containers' health check, without curl)", () => {
+describe("docker/patroni/healthcheck.sh (every container's health check: one bash, no curl, no new runtime)", () => {
   const run = promisify(execFile);
   let server: Server;
   let port: number;
   beforeAll(async () => {
-    server = createServer((req, res) => res.writeHead(req.url === '/health/live' ? 200 : 503).end());
+    server = createServer((req, res) => {
+      if (req.url === '/slow') return void setTimeout(() => res.writeHead(200).end(), 3_000);
+      res.writeHead(req.url === '/health/live' ? 200 : req.url === '/created' ? 201 : 503).end();
+    });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     port = (server.address() as AddressInfo).port;
   });
   afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
-  const check = (args: string[], env: Record<string, string> = {}) =>
-    run(process.execPath, [join(DOCKER_DIR, 'healthcheck.cjs'), ...args], { env: { ...process.env, ...env } }).then(
+  const check = (...args: string[]) =>
+    run('bash', [join(DOCKER_DIR, 'patroni', 'healthcheck.sh'), ...args]).then(
       () => 0,
       (err: { code: number }) => err.code,
     );
 
-  it("exits 0 on a 2xx, 1 on anything else or no answer; the default URL is the API's liveness on $PORT", async () => {
-    expect(await check([`http://127.0.0.1:${port}/health/live`])).toBe(0);
-    expect(await check([`http://127.0.0.1:${port}/health/ready`])).toBe(1);
-    expect(await check([], { PORT: String(port) })).toBe(0);
+  it('exits 0 on a 2xx, 1 on any other status, on no listener, and on no answer within 2 s', async () => {
+    expect(await check(String(port), '/health/live')).toBe(0);
+    expect(await check(String(port), '/created')).toBe(0);
+    expect(await check(String(port), '/health/ready')).toBe(1);
     const closed = createServer();
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
     const closedPort = (closed.address() as AddressInfo).port;
     await new Promise<void>((resolve) => closed.close(() => resolve()));
-    expect(await check([`http://127.0.0.1:${closedPort}/health/live`])).toBe(1);
+    expect(await check(String(closedPort), '/health/live')).toBe(1);
+    const started = Date.now();
+    expect(await check(String(port), '/slow')).toBe(1);
+    expect(Date.now() - started).toBeLessThan(2_900);
+  });
+
+  it('is what the image, compose and the Patroni image run, and the app image ships it', () => {
+    const patroni = readFileSync(join(DOCKER_DIR, 'patroni', 'Dockerfile'), 'utf8');
+    expect(patroni).toMatch(/^COPY healthcheck\.sh \/usr\/local\/bin\/z2m-healthcheck$/m);
+    expect(text).toMatch(/^COPY docker\/patroni\/healthcheck\.sh \/usr\/local\/bin\/z2m-healthcheck$/m);
   });
 });
 

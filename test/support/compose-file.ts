@@ -14,7 +14,8 @@ export interface ComposeService {
   command?: string[];
   entrypoint?: string[];
   environment?: Record<string, string | number | boolean | null>;
-  ports?: Array<{ target: number; published?: string | number; host_ip?: string; protocol?: string }>;
+  /** The short form, `host_ip:published:target`: the one Compose 1.29 and v2 both read. */
+  ports?: string[];
   expose?: unknown[];
   networks?: string[] | Record<string, unknown>;
   deploy?: { replicas?: number | string };
@@ -134,11 +135,11 @@ export function defaultedVariables(): string[] {
   return [...new Set([...text.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*):?-/g)].map((m) => m[1]!))].sort();
 }
 
-/** `http://127.0.0.1:3000/health/live` out of a healthcheck `["CMD", "node", "docker/healthcheck.cjs", url]`. */
+/** `http://127.0.0.1:3000/health/live` out of a healthcheck `["CMD", "z2m-healthcheck", "3000", "/health/live"]`. */
 export function healthcheckUrl(service: ComposeService): URL | undefined {
   const test = service.healthcheck?.test ?? [];
-  const url = test.find((t) => /^https?:\/\//.test(t));
-  return url ? new URL(url) : undefined;
+  const at = test.indexOf('z2m-healthcheck');
+  return at < 0 ? undefined : new URL(`http://127.0.0.1:${test[at + 1]}${test[at + 2]}`);
 }
 
 /** Milliseconds of a compose duration (`1m30s`, `40s`, `500ms`). */

@@ -260,7 +260,7 @@ async function countLost(ctl: DrillContext['ctl'], ids: readonly string[]): Prom
 }
 
 /** The distinct failures, most frequent first: what a reader of the report needs to see first. */
-function failureReasons(outcomes: readonly Outcome[]): string[] {
+export function failureReasons(outcomes: readonly Outcome[]): string[] {
   const counts = new Map<string, number>();
   for (const o of outcomes) {
     if (o.error === undefined) continue;
