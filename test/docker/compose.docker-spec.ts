@@ -109,6 +109,10 @@ describeWithEngine(
       );
       // The migration job ran and exited 0 (the APIs waited for it).
       expect(containers.filter((c) => c.service === 'migrate' && !c.running)).toHaveLength(1);
+      // The worker names itself by its container's hostname and the port it serves on (WORKER_HTTP_PORT).
+      const worker = containers.find((c) => c.service === 'worker')!;
+      const hostname = (await project.docker(['inspect', '--format', '{{.Config.Hostname}}', worker.id])).trim();
+      expect(await project.docker(['logs', worker.id])).toContain(`worker ${hostname}:3100 running`);
       const members = await patroniMembers(project, await project.container('pg-1'));
       expect(members.map((m) => m.Role).sort()).toEqual(['Leader', 'Sync Standby']);
       const master = await project.docker([
