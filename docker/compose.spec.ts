@@ -313,10 +313,14 @@ describe('docker/compose.yml: topology', () => {
       expect(flag('maxmemory')).toMatch(/^\d+[kmg]b$/i);
       // Each node takes the password, and can replicate from whichever node is master after a failover.
       expect([flag('requirepass'), flag('masterauth')]).toEqual([password, password]);
-      // It announces its service name, which outlives the container's IP.
-      expect(flag('replica-announce-ip')).toBe(n);
     }
-    expect(flagOf(svc('redis-2').command!, '--replicaof')).toBe('redis-1');
+    // Fixed addresses inside the backend subnet, outside the range Docker hands out: a Sentinel never has to look
+    // up a name (a dead container's name stalls it into TILT mode), and no other container can take them.
+    const ipam = compose.networks!.backend!.ipam!.config![0]! as { subnet: string; ip_range: string };
+    const address = (n: string) => (svc(n).networks as Record<string, { ipv4_address: string }>).backend!.ipv4_address;
+    expect(nodes.map(address)).toEqual(['10.231.0.11', '10.231.0.12']);
+    expect([ipam.subnet, ipam.ip_range]).toEqual(['10.231.0.0/24', '10.231.0.128/25']);
+    expect(svc('redis-2').command!.slice(-3)).toEqual(['--replicaof', address('redis-1'), '6379']);
     expect(svc('redis-1').command).not.toContain('--replicaof');
 
     const sentinels = numbered('sentinel');
@@ -327,10 +331,10 @@ describe('docker/compose.yml: topology', () => {
     for (const n of sentinels) {
       const script = svc(n).command!.join('\n');
       // Quorum 2 of 3: one Sentinel lost still elects. The same master name and password as the apps.
-      expect(script).toContain(`sentinel monitor ${target.masterName} redis-1 6379 2`);
+      expect(script).toContain(`sentinel monitor ${target.masterName} 10.231.0.11 6379 2`);
       expect(script).toContain(`sentinel auth-pass ${target.masterName} $REDIS_PASSWORD`);
       expect(serviceEnv(compose, n).REDIS_PASSWORD).toBe(password);
-      expect(script).toMatch(/sentinel resolve-hostnames yes\nsentinel announce-hostnames yes/);
+      expect(script).not.toContain('resolve-hostnames');
       expect(svc(n).healthcheck?.test?.join(' ')).toContain('-p 26379 ping');
     }
     expect(appConfigOf('api').redis.password).toBe(password);

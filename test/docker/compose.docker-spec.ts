@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { failureReasons, until } from '../../tools/stack/drills/drill-runner';
+import { failureReasons, until, writesBackSince } from '../../tools/stack/drills/drill-runner';
 import { MixedLoad } from '../../tools/stack/drills/mixed-load';
 import { renderTimeline, summarize, timeline } from '../../tools/stack/drills/timeline';
 import { freePort } from '../../tools/stack/ports';
@@ -60,6 +60,50 @@ describeWithEngine(
         if (res.ok) seen.add(res.headers.get('x-served-by') ?? '');
       }
       return seen;
+    };
+
+    /** The PostgreSQL member Patroni calls Leader now. */
+    const leaderContainer = async () => {
+      const members = await patroniMembers(project, await project.container('pg-1'));
+      return project.container(members.find((m) => m.Role === 'Leader')!.Member);
+    };
+    /** Acknowledged articles not found on a member: counted, not assumed. */
+    const writesMissingOn = async (container: string, ids: readonly string[]) => {
+      const found = await project.docker([
+        'exec',
+        container,
+        'psql',
+        '-U',
+        'postgres',
+        '-d',
+        'app',
+        '-Atc',
+        `SELECT count(*) FROM articles WHERE id = ANY('{${ids.join(',')}}'::uuid[])`,
+      ]);
+      const missing = ids.length - Number(found.trim());
+      console.log(`${ids.length} writes acknowledged, ${missing} of them missing`);
+      return missing;
+    };
+    /**
+     * The drills' mixed load through the gateway (anonymous reads, signed-in reads, writes from 3 users), a failure,
+     * and the counted outcome once writes have gone away and come back by themselves.
+     */
+    const drillUnderLoad = async (what: string, inject: () => Promise<unknown>) => {
+      const load = new MixedLoad(project.gatewayUrl);
+      await load.start();
+      await sleep(3_000);
+      const injectedAt = Date.now();
+      await inject();
+      const back = await load.until(writesBackSince(injectedAt), 90_000);
+      await sleep(2_000);
+      await load.stop();
+      const seconds = timeline(load.outcomes, injectedAt);
+      const summary = summarize(load.outcomes.filter((o) => o.at >= injectedAt - 3_000));
+      console.log(
+        `kill of the ${what} through the gateway:\n${renderTimeline(seconds)}\n${JSON.stringify(summary)}\n` +
+          failureReasons(load.outcomes).join('\n'),
+      );
+      return { back, seconds, summary, outcomes: load.outcomes, acknowledged: [...load.acknowledged] };
     };
 
     beforeAll(async () => {
@@ -125,7 +169,7 @@ describeWithEngine(
         'get-master-addr-by-name',
         'z2m',
       ]);
-      expect(master.trim().split('\n')).toEqual(['redis-1', '6379']);
+      expect(master.trim().split('\n')).toEqual([project.redisAddress('redis-1'), '6379']);
     }, 60_000);
 
     it('serves the README flow through the published gateway port', async () => {
@@ -188,50 +232,16 @@ describeWithEngine(
       const leader = await project.container(leaderName);
       const survivor = await project.container(leaderName === 'pg-1' ? 'pg-2' : 'pg-1');
 
-      const load = new MixedLoad(project.gatewayUrl);
-      await load.start();
-      await sleep(3_000);
-      const injectedAt = Date.now();
-      await project.docker(['kill', leader]);
-      // Writes come back by themselves: Patroni promotes the synchronous standby, the APIs find it.
-      const back = await load.until((outcomes) => {
-        const refused = outcomes.find((o) => o.kind === 'write' && o.status !== 201 && o.at >= injectedAt);
-        return (
-          refused !== undefined && outcomes.some((o) => o.kind === 'write' && o.status === 201 && o.at > refused.at)
-        );
-      }, 90_000);
-      await sleep(2_000);
-      await load.stop();
-      const summary = summarize(load.outcomes.filter((o) => o.at >= injectedAt - 3_000));
-      console.log(
-        `leader kill (${leaderName}) through the gateway:\n${renderTimeline(timeline(load.outcomes, injectedAt))}\n` +
-          `${JSON.stringify(summary)}\n${failureReasons(load.outcomes).join('\n')}`,
-      );
+      const drill = await drillUnderLoad(`PostgreSQL leader ${leaderName}`, () => project.docker(['kill', leader]));
       const members = await patroniMembers(project, survivor);
       expect(members.find((m) => m.Role === 'Leader')?.Member).not.toBe(leaderName);
-      expect(back).toBe(true);
+      expect(drill.back).toBe(true);
       // Patroni's leader lease (ttl 20 s, its floor) runs out, then an election and the apps' next probe.
-      expect(summary.writeUnavailableMs).toBeLessThan(32_000);
-      expect(summary.failedReads).toBe(0);
-      expect(summary.failedSignedInReads).toBe(0);
-      expect(summary.writesAcknowledged).toBeGreaterThan(20);
-
-      // Counted, not assumed: every acknowledged write is on the new leader.
-      const ids = load.acknowledged;
-      const found = await project.docker([
-        'exec',
-        survivor,
-        'psql',
-        '-U',
-        'postgres',
-        '-d',
-        'app',
-        '-Atc',
-        `SELECT count(*) FROM articles WHERE id = ANY('{${ids.join(',')}}'::uuid[])`,
-      ]);
-      const lost = ids.length - Number(found.trim());
-      console.log(`leader kill: ${ids.length} writes acknowledged, ${lost} of them missing on the new leader`);
-      expect(lost).toBe(0);
+      expect(drill.summary.writeUnavailableMs).toBeLessThan(32_000);
+      expect(drill.summary.failedReads).toBe(0);
+      expect(drill.summary.failedSignedInReads).toBe(0);
+      expect(drill.summary.writesAcknowledged).toBeGreaterThan(20);
+      expect(await writesMissingOn(survivor, drill.acknowledged)).toBe(0);
 
       // The old leader's container, started again, rejoins as a replica by itself (pg_rewind if it must).
       await project.docker(['start', leader]);
@@ -241,9 +251,62 @@ describeWithEngine(
         return m?.Role === 'Sync Standby' || (m?.Role === 'Replica' && m.State === 'streaming');
       }, 90_000);
       expect(rejoined).not.toBeNull();
-      console.log(
-        `leader kill: ${leaderName} back as a replica ${rejoined! - restartedAt} ms after its container started`,
+      console.log(`${leaderName} back as a replica ${rejoined! - restartedAt} ms after its container started`);
+    }, 300_000);
+
+    it('kill of the Redis master container: Sentinel promotes the replica, the same sessions work again, no job lost', async () => {
+      const sentinel = await project.container('sentinel-1');
+      const masterName = async () =>
+        (
+          await project.docker([
+            'exec',
+            sentinel,
+            'redis-cli',
+            '-p',
+            '26379',
+            'sentinel',
+            'get-master-addr-by-name',
+            'z2m',
+          ])
+        ).split('\n')[0]!;
+      const nodes = { [project.redisAddress('redis-1')]: 'redis-1', [project.redisAddress('redis-2')]: 'redis-2' };
+      const before = nodes[await masterName()]!;
+      const master = await project.container(before);
+
+      const drill = await drillUnderLoad(`Redis master ${before}`, () => project.docker(['kill', master]));
+      expect(nodes[await masterName()]).toBe(before === 'redis-1' ? 'redis-2' : 'redis-1');
+      expect(drill.back).toBe(true);
+      // Anonymous reads never need Redis: the cache is bypassed while it is away.
+      expect(drill.summary.failedReads).toBe(0);
+      // Signed-in requests need the session store: they fail until Sentinel (down-after 5 s) has promoted.
+      expect(drill.seconds.filter((s) => s.failed['signed-in read'] > 0).length).toBeLessThanOrEqual(15);
+      // The same cookies work afterwards (writes came back with them): no session was lost, and none answered 401.
+      expect(drill.outcomes.filter((o) => o.status === 401)).toEqual([]);
+      const survivor = await project.container(before === 'redis-1' ? 'redis-2' : 'redis-1');
+      expect(await writesMissingOn(await leaderContainer(), drill.acknowledged)).toBe(0);
+      // Every acknowledged article is rendered: its job went through the outbox to the new master and a worker.
+      const client = new HttpClient(project.gatewayUrl);
+      const unrendered = await eventually(
+        async () => {
+          const states = await Promise.all(
+            drill.acknowledged.map(async (id) => (await client.get(`/articles/${id}`)).body?.render?.status),
+          );
+          return states.filter((s) => s !== 'done').length;
+        },
+        (n) => n === 0,
+        60_000,
+        1_000,
       );
+      expect(unrendered).toBe(0);
+
+      // The old master, started again, is made a replica of the new one: never a second, empty master.
+      await project.docker(['start', master]);
+      const rejoined = await until(
+        async () => (await project.docker(['exec', master, 'redis-cli', 'role'])).startsWith('slave'),
+        60_000,
+      );
+      expect(rejoined).not.toBeNull();
+      expect((await project.docker(['exec', survivor, 'redis-cli', 'role'])).split('\n')[0]).toBe('master');
     }, 300_000);
 
     it('down -v leaves no container, network or volume of the project behind', async () => {

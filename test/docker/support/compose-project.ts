@@ -57,6 +57,8 @@ export interface ContainerState {
 export class ComposeProject {
   readonly name = `z2m-test-${randomBytes(4).toString('hex')}`;
   readonly secrets: Readonly<Record<string, string>>;
+  /** Every variable of the env file: the secrets, the port, the network and the image tags. */
+  readonly env: Readonly<Record<string, string>>;
   private readonly dir = mkdtempSync(join(tmpdir(), 'z2m-docker-'));
   private readonly envFile = join(this.dir, 'compose.env');
 
@@ -66,16 +68,16 @@ export class ComposeProject {
     settings: Readonly<Record<string, string>> = {},
   ) {
     this.secrets = Object.fromEntries(requiredVariables().map((v) => [v, randomBytes(24).toString('hex')]));
-    const env = {
+    const env = (this.env = {
       ...this.secrets,
       GATEWAY_PUBLISHED_PORT: String(gatewayPort),
       // A /24 of its own: a network whose subnet overlaps an existing one is refused by the engine.
-      BACKEND_SUBNET: `10.231.${1 + (randomBytes(1)[0]! % 254)}.0/24`,
+      BACKEND_NET: `10.231.${1 + (randomBytes(1)[0]! % 254)}`,
       // Images of our own tags: the user's zero-to-millions:local stays as it was.
       APP_IMAGE: 'zero-to-millions:test',
       PATRONI_IMAGE: 'zero-to-millions-patroni:test',
       ...settings,
-    };
+    });
     writeFileSync(
       this.envFile,
       Object.entries(env)
@@ -83,6 +85,11 @@ export class ComposeProject {
         .join('\n') + '\n',
       { mode: 0o600 },
     );
+  }
+
+  /** The fixed address compose.yml gives a Redis node (redis-1: .11, redis-2: .12 of the backend network). */
+  redisAddress(service: 'redis-1' | 'redis-2'): string {
+    return `${this.env.BACKEND_NET}.${service === 'redis-1' ? 11 : 12}`;
   }
 
   get gatewayUrl(): string {

@@ -227,10 +227,15 @@ async function inject(name: string, members: readonly MemberRecord[], ctl: Drill
 }
 
 async function writesBack(load: MixedLoad, since: number): Promise<void> {
-  await load.until((outcomes) => {
+  await load.until(writesBackSince(since), RECOVERY_TIMEOUT_MS);
+}
+
+/** True once a write was refused after `since` and a later one was acknowledged: writes went away and came back. */
+export function writesBackSince(since: number): (outcomes: readonly Outcome[]) => boolean {
+  return (outcomes) => {
     const refused = outcomes.find((o) => o.kind === 'write' && o.status !== 201 && o.at >= since);
     return refused !== undefined && outcomes.some((o) => o.kind === 'write' && o.status === 201 && o.at > refused.at);
-  }, RECOVERY_TIMEOUT_MS);
+  };
 }
 
 /** When `check` first held, polling every 250 ms; null if it did not within `timeoutMs`. */
