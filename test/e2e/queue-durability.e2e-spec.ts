@@ -8,6 +8,7 @@ import { startApi, type ApiInstance } from '../support/api-process';
 import { eventually } from '../support/eventually';
 import { HttpClient } from '../support/http-client';
 import { startInfra, type TestInfra } from '../support/infra';
+import { metricValue } from '../support/metrics';
 import { startWorker, type WorkerInstance } from '../support/worker-process';
 
 /**
@@ -163,6 +164,11 @@ describe('queue durability: crash recovery, exactly-once effects, Redis outage',
           ids,
         ]),
       ).toBe(0);
+      // The backlog is on the dashboards: the rows waiting for the queue, and how long the oldest has waited.
+      const metrics = (await author.get('/metrics')).text;
+      expect(metricValue(metrics, 'outbox_pending_rows')).toBe(20);
+      expect(metricValue(metrics, 'outbox_oldest_row_age_seconds')).toBeGreaterThanOrEqual(1.5);
+      expect(metricValue(metrics, 'outbox_dead_rows')).toBe(0);
     } finally {
       await queueRedis.start();
     }

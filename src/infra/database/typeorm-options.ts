@@ -3,7 +3,16 @@ import type { AppConfig } from '../../config';
 import { InitialSchema1764072000000 } from './migrations/1764072000000-initial-schema';
 import { OutboxAndRenders1764500000000 } from './migrations/1764500000000-outbox-and-renders';
 import { OutboxDeadLetters1765000000000 } from './migrations/1765000000000-outbox-dead-letters';
+import { OutboxBacklogIndex1766000000000 } from './migrations/1766000000000-outbox-backlog-index';
 import type { RoutingDataSourceOptions } from './routing/routing-data-source';
+
+/** Every migration, oldest first. */
+export const MIGRATIONS = [
+  InitialSchema1764072000000,
+  OutboxAndRenders1764500000000,
+  OutboxDeadLetters1765000000000,
+  OutboxBacklogIndex1766000000000,
+];
 
 /** Settings shared by the app and the migration CLI. `synchronize` stays off, as in production. */
 export function routingDataSourceOptions(config: AppConfig, metrics?: Registry): RoutingDataSourceOptions {
@@ -16,7 +25,7 @@ export function routingDataSourceOptions(config: AppConfig, metrics?: Registry):
     synchronize: false,
     migrationsRun: false,
     migrationsTableName: 'schema_migrations',
-    migrations: [InitialSchema1764072000000, OutboxAndRenders1764500000000, OutboxDeadLetters1765000000000],
+    migrations: MIGRATIONS,
     routing: {
       nodes: db.nodes,
       nodesFile: db.nodesFile,

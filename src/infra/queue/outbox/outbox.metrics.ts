@@ -4,6 +4,20 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import type { DataSource } from 'typeorm';
 import { InjectMetrics } from '../../observability';
 
+/** The most rows a scrape counts: the gauges read "at least this many" beyond it. */
+export const OUTBOX_COUNT_CAP = 100_000;
+
+/**
+ * The outbox backlog in one statement ($1: OUTBOX_COUNT_CAP) whose cost stays bounded however large the backlog
+ * grows (during a Redis outage, when the scrape matters most): the counts stop at the cap, and each part reads a
+ * partial index (migration 1766000000000), not the table. `npm run bench:outbox` compares it with a full count.
+ */
+export const OUTBOX_BACKLOG_SQL = `
+  SELECT (SELECT count(*) FROM (SELECT 1 FROM outbox WHERE dead_at IS NULL LIMIT $1) live)::int AS rows,
+         (SELECT count(*) FROM (SELECT 1 FROM outbox WHERE dead_at IS NOT NULL LIMIT $1) dead)::int AS dead,
+         coalesce(extract(epoch FROM now() - (SELECT min(created_at) FROM outbox WHERE dead_at IS NULL)), 0)::float8
+           AS oldest`;
+
 interface Backlog {
   readonly rows: number;
   readonly oldest: number;
@@ -39,12 +53,7 @@ export class OutboxMetrics {
     // Every gauge comes from one query per scrape.
     const read = () =>
       (backlog ??= dataSource
-        .query(
-          `SELECT count(*) FILTER (WHERE dead_at IS NULL)::int AS rows,
-                  count(*) FILTER (WHERE dead_at IS NOT NULL)::int AS dead,
-                  coalesce(extract(epoch FROM now() - min(created_at) FILTER (WHERE dead_at IS NULL)), 0)::float8 AS oldest
-             FROM outbox`,
-        )
+        .query(OUTBOX_BACKLOG_SQL, [OUTBOX_COUNT_CAP])
         .then((r: Backlog[]) => r[0]!)
         .finally(() => setImmediate(() => (backlog = undefined))));
     const logger = this.logger;
@@ -66,11 +75,15 @@ export class OutboxMetrics {
       });
     gauge(
       'outbox_pending_rows',
-      'Outbox rows committed but not yet in BullMQ (dead letters not included)',
+      `Outbox rows committed but not yet in BullMQ (dead letters not included; counted up to ${OUTBOX_COUNT_CAP})`,
       (b) => b.rows,
       true,
     );
-    gauge('outbox_dead_rows', 'Dead-lettered outbox rows, kept for an operator to inspect and retry', (b) => b.dead);
+    gauge(
+      'outbox_dead_rows',
+      `Dead-lettered outbox rows, kept for an operator to inspect and retry (counted up to ${OUTBOX_COUNT_CAP})`,
+      (b) => b.dead,
+    );
     gauge(
       'outbox_oldest_row_age_seconds',
       'Age of the oldest outbox row not dead-lettered (0 when none)',
