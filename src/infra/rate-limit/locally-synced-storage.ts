@@ -32,18 +32,25 @@ export interface LocallySyncedOptions {
  * (@nest-lab/throttler-storage-redis, rate-limiter-flexible's RateLimiterRedis) pay one round trip per check, and
  * that round trip was the largest single cost of a cached read (docs/benchmarks.md); none batches.
  *
- * Each instance counts hits locally and, every `syncMs`, adds what it admitted to the shared window in Redis (one
+ * Each instance counts hits locally and, every `syncMs`, adds what it counted to the shared window in Redis (one
  * script call per active client) and learns the total from every instance. A check is then local: the last
- * known total plus this instance's hits since. The error is bounded and one-sided: an instance cannot see the
- * hits other instances admitted since its last sync, so a client can get past its limit by at most the requests
- * it sends within one sync interval plus a round trip, however many instances share its traffic (each instance
- * sees its own share of them). At the default 100 ms and the default 600 a minute, that is one request at
- * the limit's own rate. The credential limits (auth-ip, auth-account) do not use this: they stay exact
- * (ExactRedisStorage), since there the budget is a handful of guesses.
+ * known total plus this instance's hits since. Every hit counts, a refused one too, as in Redis.
+ *
+ * The error is bounded and one-sided. An instance does not see the hits other instances admitted since it last
+ * learned the total, and it learns it at the first sync after a hit of its own. So once the fleet's total has
+ * passed the limit, each instance admits at most the hits it gets until that sync's reply: in all, a client gets
+ * past its limit by at most the requests it sends within one sync interval plus a round trip, plus one for each
+ * instance that serves it (an instance that gets one of its requests only now and then may decide that one on an
+ * old total). At the default 100 ms and 600 a minute, behind 10 instances, that is about 11 requests a window.
+ * The credential limits (auth-ip, auth-account) do not use this: they stay exact (ExactRedisStorage), since there
+ * the budget is a handful of guesses.
  *
  * While Redis is unreachable each instance goes on limiting by its own counts (the limit per instance, not per
  * fleet) and keeps the unsent hits for the next sync while their window lasts; every failed sync counts in
- * rate_limit_storage_errors_total.
+ * rate_limit_storage_errors_total. Hits are kept only when they surely never reached Redis (the client was not
+ * connected, so nothing was sent). A sync whose reply timed out, or whose connection dropped mid-way, may have
+ * been applied: sending it again would count its hits twice and could block a client that kept to its limit, so
+ * they are dropped, and the error stays on the permissive side.
  */
 export class LocallySyncedStorage implements ThrottlerStorage, OnModuleDestroy {
   private readonly logger = new Logger('RateLimit');
@@ -88,7 +95,6 @@ export class LocallySyncedStorage implements ThrottlerStorage, OnModuleDestroy {
       };
       this.windows.set(id, w);
     }
-    if (w.blockedUntil > now) return Promise.resolve(blocked(w, now));
     // The window ended here too: Redis has started (or will start) a new one at the next hit. Hits of the old
     // window that never reached Redis (it was down) go with it, or a long outage would lock a client out for good.
     if (w.expiresAt <= now) {
@@ -96,7 +102,9 @@ export class LocallySyncedStorage implements ThrottlerStorage, OnModuleDestroy {
       w.pending = 0;
       w.expiresAt = now + ttl;
     }
+    // Counted even while blocked, as the script counts every hit it is sent (and the exact mode sends every one).
     w.pending++;
+    if (w.blockedUntil > now) return Promise.resolve(blocked(w, now));
     const totalHits = w.known + w.sending + w.pending;
     if (totalHits > limit) {
       // This hit goes to Redis too, which then blocks the client for every instance.
@@ -127,14 +135,21 @@ export class LocallySyncedStorage implements ThrottlerStorage, OnModuleDestroy {
   private async syncOnce(): Promise<void> {
     const now = this.now();
     const sends: Promise<void>[] = [];
+    // Not connected: nothing is sent, so every unsent hit is surely still unsent, and is kept for the next pass.
+    const connected = this.window.connected;
     let failed = 0;
     for (const [id, w] of this.windows) {
+      // Hits of a window that has ended are dropped, not sent: Redis would count them in the window it starts.
+      if (w.expiresAt <= now) w.pending = 0;
       if (w.pending === 0) {
         if (w.sending === 0 && w.expiresAt <= now && w.blockedUntil <= now) this.windows.delete(id);
         continue;
       }
+      if (!connected) {
+        failed++;
+        continue;
+      }
       const hits = w.pending;
-      const windowEnd = w.expiresAt;
       w.pending = 0;
       w.sending += hits;
       sends.push(
@@ -144,9 +159,8 @@ export class LocallySyncedStorage implements ThrottlerStorage, OnModuleDestroy {
             this.learn(w, state);
           },
           () => {
-            // Kept for the next pass while their window lasts: the fleet's count must not lose them.
+            // Sent, and maybe applied: dropped rather than counted twice (see the class comment).
             w.sending -= hits;
-            if (w.expiresAt === windowEnd) w.pending += hits;
             failed++;
           },
         ),

@@ -35,8 +35,13 @@ export interface WindowState {
 export class RedisWindow {
   private readonly script: RedisScript;
 
-  constructor(client: RedisClient) {
+  constructor(private readonly client: RedisClient) {
     this.script = defineScript(client, 'rateLimitWindow', 2, WINDOW_LUA);
+  }
+
+  /** Whether a command would be sent now. Not connected, the client refuses it at once (no offline queue). */
+  get connected(): boolean {
+    return this.client.status === 'ready';
   }
 
   async add(
