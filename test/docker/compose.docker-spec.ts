@@ -62,6 +62,21 @@ describeWithEngine(
       return seen;
     };
 
+    /** The Redis master's address and port, as sentinel-1 names it to every client. */
+    const redisMaster = async () => {
+      const sentinel = await project.container('sentinel-1');
+      const reply = await project.docker([
+        'exec',
+        sentinel,
+        'redis-cli',
+        '-p',
+        '26379',
+        'sentinel',
+        'get-master-addr-by-name',
+        'z2m',
+      ]);
+      return reply.trim().split('\n');
+    };
     /** The PostgreSQL member Patroni calls Leader now. */
     const leaderContainer = async () => {
       const members = await patroniMembers(project, await project.container('pg-1'));
@@ -159,17 +174,7 @@ describeWithEngine(
       expect(await project.docker(['logs', worker.id])).toContain(`worker ${hostname}:3100 running`);
       const members = await patroniMembers(project, await project.container('pg-1'));
       expect(members.map((m) => m.Role).sort()).toEqual(['Leader', 'Sync Standby']);
-      const master = await project.docker([
-        'exec',
-        await project.container('sentinel-1'),
-        'redis-cli',
-        '-p',
-        '26379',
-        'sentinel',
-        'get-master-addr-by-name',
-        'z2m',
-      ]);
-      expect(master.trim().split('\n')).toEqual([project.redisAddress('redis-1'), '6379']);
+      expect(await redisMaster()).toEqual([project.redisAddress('redis-1'), '6379']);
     }, 60_000);
 
     it('serves the README flow through the published gateway port', async () => {
@@ -255,20 +260,7 @@ describeWithEngine(
     }, 300_000);
 
     it('kill of the Redis master container: Sentinel promotes the replica, the same sessions work again, no job lost', async () => {
-      const sentinel = await project.container('sentinel-1');
-      const masterName = async () =>
-        (
-          await project.docker([
-            'exec',
-            sentinel,
-            'redis-cli',
-            '-p',
-            '26379',
-            'sentinel',
-            'get-master-addr-by-name',
-            'z2m',
-          ])
-        ).split('\n')[0]!;
+      const masterName = async () => (await redisMaster())[0]!;
       const nodes = { [project.redisAddress('redis-1')]: 'redis-1', [project.redisAddress('redis-2')]: 'redis-2' };
       const before = nodes[await masterName()]!;
       const master = await project.container(before);
