@@ -11,3 +11,4 @@ export { RequestId } from './request-id.decorator';
 export { registerCachePolicy } from './cache-headers';
 export { RetryLaterException } from './retry-later.exception';
 export { CanonicalUuidPipe, canonicalUuid } from './canonical-uuid.pipe';
+export { MemoizedReflector } from './memoized-reflector';

@@ -1,11 +1,10 @@
 import { applyDecorators, type ExecutionContext, SetMetadata } from '@nestjs/common';
-import { Reflector } from '@nestjs/core';
 import { ApiTooManyRequestsResponse } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
-import { ApiErrorDto } from '../http';
+import { ApiErrorDto, MemoizedReflector } from '../http';
 
 const STRICT_RATE_LIMIT = Symbol('strict-rate-limit');
-const reflector = new Reflector();
+const reflector = new MemoizedReflector();
 
 export interface StrictRateLimitOptions {
   /**
