@@ -17,7 +17,7 @@ export function createFastifyAdapter(config: AppConfig): FastifyAdapter {
     genReqId: requestIdFor,
     // One pino logger per process; one line per request, with the request id as `requestId`.
     loggerInstance: rootLogger(config),
-    logController: new RequestLogController(),
+    logController: new RequestLogController(rootLogger(config)),
     maxParamLength: 200,
     // Router-level rejections (malformed URL encoding, over-long params) happen before Nest sees the request.
     frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {

@@ -16,7 +16,7 @@ function appWithLog() {
   const logger = pino(loggerOptions({ log: { level: 'info' }, instanceId: 'api-test' }), sink);
   const app = Fastify({
     loggerInstance: logger,
-    logController: new RequestLogController(),
+    logController: new RequestLogController(logger),
     genReqId: (req) => String(req.headers['x-request-id'] ?? 'minted'),
   });
   app.get('/ok', async (request) => {
