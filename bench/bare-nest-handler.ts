@@ -16,7 +16,8 @@ import { readFileSync } from 'node:fs';
  * that Redis, with the API's key for the article): every request is then a hit on the entry the API stored,
  * so the difference to the bare handler is the cache layer's own cost and nothing else of the API's.
  * Given `--pg <database url>` instead, the handler reads the article from that database on every request, with
- * one `pg` pool query (the article joined to its author, by primary key) and the API's own ArticleDto.from: the
+ * one `pg` pool query of the API's own statement (the article joined to its author, by primary key,
+ * src/modules/articles/article-reads.ts) and the API's own mapping to ArticleDto: the
  * floor for "one primary-key read, as JSON, with Nest on Fastify", against which the API's cache-off read is set.
  * Usage: tsx bench/bare-nest-handler.ts <port> <file with the article's JSON> [<redis url> | --pg <database url>]
  */
@@ -81,34 +82,22 @@ function cachedModule(url: string): DynamicModule {
 @Module({ controllers: [BareArticlesController] })
 class BareModule {}
 
-/** The same route reading the database every time: one pooled `pg` query, mapped by the API's own DTO. */
+/** The same route reading the database every time: one pooled `pg` query, the API's own statement and mapping. */
 function pgModule(url: string): DynamicModule {
   const { Pool } = require('pg') as typeof import('pg');
-  const { ArticleDto } =
-    require('../dist/modules/articles/dto/article.dto.js') as typeof import('../src/modules/articles/dto/article.dto');
-  type Entity = Parameters<typeof ArticleDto.from>[0];
+  const { ARTICLE_BY_ID, articleDtoOf } =
+    require('../dist/modules/articles/article-reads.js') as typeof import('../src/modules/articles/article-reads');
   // The API's pool size (DB_POOL_SIZE's default), so the two wait for connections alike.
   const pool = new Pool({ connectionString: url, max: 10 });
-  // Column aliases are the entity's property names, so ArticleDto.from gets what TypeORM would hand it.
-  const sql = `SELECT a.id, a.title, a.body, a.revision, a.render_status AS "renderStatus",
-                      a.reading_time_minutes AS "readingTimeMinutes", a.rendered_html AS "renderedHtml",
-                      a.render_error AS "renderError", a.render_job_id AS "renderJobId",
-                      a.created_at AS "createdAt", a.updated_at AS "updatedAt",
-                      u.id AS "authorId", u.display_name AS "authorName"
-                 FROM articles a JOIN users u ON u.id = a.author_id
-                WHERE a.id = $1`;
 
   @Controller('articles')
   class PgArticlesController {
     @Get(':id')
     async get(@Param('id') id: string): Promise<unknown> {
-      const { rows } = await pool.query<Entity & { authorName: string }>(sql, [id]);
+      const { rows } = await pool.query<Parameters<typeof articleDtoOf>[0]>(ARTICLE_BY_ID, [id]);
       const row = rows[0];
       if (!row) throw new NotFoundException();
-      return ArticleDto.from({
-        ...row,
-        author: { id: row.authorId, displayName: row.authorName },
-      } as unknown as Entity);
+      return articleDtoOf(row);
     }
   }
 

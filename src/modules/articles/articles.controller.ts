@@ -57,7 +57,7 @@ export class ArticlesController {
   @ApiOkResponse({ type: ArticleDto, headers: CACHE_HEADER_DOC })
   @ApiNotFoundResponse({ type: ApiErrorDto })
   async get(@ArticleId() id: string): Promise<ArticleDto> {
-    return ArticleDto.from(await this.articles.get(id));
+    return this.articles.get(id);
   }
 
   @Patch(':id')

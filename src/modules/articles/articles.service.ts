@@ -4,7 +4,9 @@ import { DataSource, type EntityManager, Repository } from 'typeorm';
 import { CacheInvalidator } from '../../infra/cache';
 import { OutboxWriter } from '../../infra/queue';
 import { articleChanged } from './article-cache';
+import { ARTICLE_BY_ID, articleDtoOf, type ArticleRow } from './article-reads';
 import { decodeCursor, encodeCursor, InvalidCursorError, type ArticleCursor } from './article-cursor';
+import type { ArticleDto } from './dto/article.dto';
 import type { CreateArticleDto } from './dto/create-article.dto';
 import { DEFAULT_PAGE_SIZE } from './dto/list-articles.query';
 import type { UpdateArticleDto } from './dto/update-article.dto';
@@ -71,10 +73,16 @@ export class ArticlesService {
     return { items, nextCursor: rows.length > limit && last ? encodeCursor(last) : null };
   }
 
-  async get(id: string): Promise<ArticleEntity> {
-    const article = await findWithAuthor(this.articles.manager, id);
-    if (!article) throw new NotFoundException('article not found');
-    return article;
+  /** The response for one article, read on a replica (or wherever the request's consistency sends it). */
+  async get(id: string): Promise<ArticleDto> {
+    const runner = this.dataSource.createQueryRunner(this.dataSource.defaultReplicationModeForReads());
+    try {
+      const [row] = (await runner.query(ARTICLE_BY_ID, [id])) as ArticleRow[];
+      if (!row) throw new NotFoundException('article not found');
+      return articleDtoOf(row);
+    } finally {
+      await runner.release();
+    }
   }
 
   async update(id: string, userId: string, dto: UpdateArticleDto, context: WriteContext = {}): Promise<ArticleEntity> {

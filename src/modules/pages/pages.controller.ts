@@ -5,14 +5,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { type AppConfig, InjectConfig } from '../../config';
 import { CacheAsideReader, type CacheOutcome } from '../../infra/cache';
 import { canonicalUuid } from '../../infra/http';
-import {
-  ArticleDto,
-  type ArticlePageDto,
-  ArticleSummaryDto,
-  articleListRef,
-  articleRef,
-  ArticlesService,
-} from '../articles';
+import { type ArticlePageDto, ArticleSummaryDto, articleListRef, articleRef, ArticlesService } from '../articles';
 import { errorPage, PageRenderer, type PageTemplate, sharedAtTheEdge } from './page-renderer';
 
 const dateFormat = new Intl.DateTimeFormat('en-GB', { dateStyle: 'medium', timeZone: 'UTC' });
@@ -76,7 +69,7 @@ export class PagesController {
       const a = await this.cache.read(
         articleRef(id),
         this.config.cache.ttlMs,
-        async () => ArticleDto.from(await this.articles.get(id)),
+        () => this.articles.get(id),
         mark(reply),
         { sharedDownstream: sharedAtTheEdge(request) },
       );

@@ -1,4 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
+import type { UserEntity } from '../../accounts';
 import type { ArticleEntity } from '../entities/article.entity';
 import { RENDER_STATUSES, type RenderStatus } from '../entities/article.entity';
 
@@ -99,7 +100,7 @@ export class ArticleDto {
   @ApiProperty({ format: 'date-time' })
   updatedAt: string;
 
-  static from(a: ArticleEntity): ArticleDto {
+  static from(a: ArticleFields): ArticleDto {
     return {
       id: a.id,
       title: a.title,
@@ -131,7 +132,26 @@ export class ArticlePageDto {
   nextCursor: string | null;
 }
 
-function authorOf(a: ArticleEntity): AuthorDto {
+/**
+ * What a response needs of an article: an entity loaded with its author, or a row of the read query
+ * (article-reads.ts).
+ */
+export type ArticleFields = Pick<
+  ArticleEntity,
+  | 'id'
+  | 'title'
+  | 'body'
+  | 'revision'
+  | 'renderStatus'
+  | 'readingTimeMinutes'
+  | 'renderedHtml'
+  | 'renderError'
+  | 'renderJobId'
+  | 'createdAt'
+  | 'updatedAt'
+> & { readonly author?: Pick<UserEntity, 'id' | 'displayName'> };
+
+function authorOf(a: Pick<ArticleFields, 'id' | 'author'>): AuthorDto {
   if (!a.author) throw new Error(`article ${a.id} was loaded without its author`);
   return { id: a.author.id, name: a.author.displayName };
 }
