@@ -73,8 +73,8 @@ export const API_COMPONENTS: Component[] = [
     match: /node_modules\/(ioredis|@ioredis\/[^/]+|redis-parser)\//,
   },
   {
-    name: 'rate limiter (throttler guard, local counts)',
-    match: /node_modules\/@nestjs\/throttler\/|\/dist\/infra\/rate-limit\//,
+    name: 'rate limiter (throttler guard, local counts, its route metadata)',
+    match: /node_modules\/@nestjs\/throttler\/|\/dist\/infra\/rate-limit\/|\/dist\/infra\/http\/memoized-reflector/,
   },
   { name: 'sessions and cookies', match: /node_modules\/@fastify\/(session|cookie)\/|\/dist\/infra\/session\// },
   {
