@@ -13,14 +13,6 @@ export type BullmqConnectionKind = 'queue' | 'worker';
 const QUIT_TIMEOUT_MS = 1000;
 
 /**
- * The cache's client sends every command that one event-loop turn issued as one write (ioredis defers them with
- * setImmediate, and queues behind a pipeline still in flight), instead of a write system call each: under load
- * the hit path's one MGET was about a tenth of an instance's CPU (docs/benchmarks.md). Only the cache: its
- * commands are all short. The sessions' client sends WAIT, which would hold every queued command behind it.
- */
-const AUTO_PIPELINED: ReadonlySet<RedisPurpose> = new Set(['cache']);
-
-/**
  * The one owner of Redis connections (house plan: one owner per external client). Builds every ioredis client,
  * and the options of libraries that open their own (BullMQ), from config: standalone or Sentinel.
  * Closes every client it built at shutdown; those libraries close what they open.
@@ -38,10 +30,7 @@ export class RedisConnections implements OnApplicationShutdown {
     let client = this.clients.get(purpose);
     if (!client) {
       const { target, deadlineMs } = this.purposeOf(purpose);
-      client = this.createClient({
-        ...failFastOptions(target, this.config.redis.password, this.nameOf(purpose), deadlineMs),
-        enableAutoPipelining: AUTO_PIPELINED.has(purpose),
-      });
+      client = this.createClient(failFastOptions(target, this.config.redis.password, this.nameOf(purpose), deadlineMs));
       watch(client, purpose);
       this.clients.set(purpose, client);
     }
