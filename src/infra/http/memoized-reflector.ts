@@ -1,5 +1,8 @@
 import { Reflector } from '@nestjs/core';
 
+// Kept for the keys a target has no metadata under, so that a miss is answered by one lookup too.
+const NONE = Symbol('no metadata');
+
 /**
  * Nest's Reflector with every answer kept. A route's metadata is fixed once its decorators have run, but
  * reflect-metadata answers each lookup with a walk of the target's metadata maps, and the rate limiter's guard
@@ -7,8 +10,6 @@ import { Reflector } from '@nestjs/core';
  * about 4 % of an instance's CPU on a cached read (docs/benchmarks.md). `getAll*` go through `get`, so they
  * are kept too. Only for metadata set by decorators: a value set later with Reflect.defineMetadata is not seen.
  */
-const NONE = Symbol('no metadata');
-
 export class MemoizedReflector extends Reflector {
   constructor() {
     super();
@@ -18,7 +19,6 @@ export class MemoizedReflector extends Reflector {
     this.get = ((key: unknown, target: object) => {
       let byKey = memo.get(target);
       if (!byKey) memo.set(target, (byKey = new Map()));
-      // Most keys have no metadata: one lookup answers those too.
       const known = byKey.get(key);
       if (known !== undefined) return known === NONE ? undefined : known;
       const value = read(key, target);

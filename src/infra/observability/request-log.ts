@@ -67,8 +67,8 @@ export function loggerOptions(config: Pick<AppConfig, 'log' | 'instanceId'>): Lo
  *
  * A line without an error is written by a child of the root logger that skips redaction: its fields are only
  * what the serializers above pick (never a header, a body or a cookie), and pino 10's redaction, which clones
- * and walks every field for the wildcard paths, cost about 9 µs a line. A line with an error goes through the
- * request's own, redacting, logger.
+ * and walks every field for the wildcard paths, was about half of the logging's CPU (docs/benchmarks.md). A line
+ * with an error goes through the request's own, redacting, logger.
  */
 export class RequestLogController extends LogController {
   private readonly lines: Logger;
