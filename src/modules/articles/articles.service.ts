@@ -143,21 +143,16 @@ export class ArticlesService {
     return article;
   }
 
+  /**
+   * One article and its author in one query. Not findOne: with a relation, TypeORM turns its `take: 1` into two
+   * round trips (a SELECT DISTINCT of the ids, then the rows). A primary key and a many-to-one join give at most
+   * one row without a LIMIT, so `find` says the same thing in one query (docs/benchmarks.md).
+   */
   private async loadWithAuthor(em: EntityManager, id: string): Promise<ArticleEntity> {
-    const article = await findWithAuthor(em, id);
+    const [article] = await em.find(ArticleEntity, { where: { id }, relations: { author: true } });
     if (!article) throw new Error(`article ${id} vanished inside its own transaction`);
     return article;
   }
-}
-
-/**
- * One article and its author in one query. Not findOne: with a relation, TypeORM turns its `take: 1` into two
- * round trips (a SELECT DISTINCT of the ids, then the rows). A primary key and a many-to-one join give at most
- * one row without a LIMIT, so `find` says the same thing in one query (docs/benchmarks.md).
- */
-async function findWithAuthor(em: EntityManager, id: string): Promise<ArticleEntity | undefined> {
-  const [article] = await em.find(ArticleEntity, { where: { id }, relations: { author: true } });
-  return article;
 }
 
 function parseCursor(cursor: string): ArticleCursor {
