@@ -32,8 +32,8 @@ async function bootstrap(): Promise<void> {
   await registerSessions(app, config);
   await registerQueueDashboard(app, config);
   registerDatabaseRequestContext(app, {
-    // Only signed-in sessions are stored (saveUninitialized is off), so only they carry read-your-writes.
-    sessionIdOf: (request) => (request.session?.userId ? request.session.sessionId : undefined),
+    // Only a sign-in creates a session, so only signed-in requests carry read-your-writes.
+    sessionIdOf: (request) => request.session?.id,
     debugHeaders: config.http.debugHeaders,
     readYourWritesTtlSeconds: config.db.readYourWritesTtlSeconds,
     redisDeadlineMs: config.redis.commandTimeoutMs,

@@ -152,6 +152,33 @@ describe('accounts and sessions (real API process, PostgreSQL and Redis)', () =>
     for (const forged of [`${id}.${sig!.slice(0, -2)}xx`, `${id}`, 'garbage', '']) {
       const res = await new HttpClient(api.url).get('/auth/me', { headers: { cookie: `sid=${forged}` } });
       expect(res.status).toBe(401);
+      // The browser is told to drop it, rather than send it with every request.
+      expect(res.headers.getSetCookie()).toEqual([expect.stringMatching(/^sid=; Max-Age=0; Path=\/;/)]);
     }
+    // An anonymous request that carries another site's cookies is left alone.
+    const other = await new HttpClient(api.url).get('/health/live', { headers: { cookie: 'theme=dark' } });
+    expect(other.headers.getSetCookie()).toEqual([]);
+  });
+
+  it('treats a stored value that is not a session as no session: a 401 and a cleared cookie, never a 500', async () => {
+    const c = client();
+    await signUpAndLogIn(c);
+    await redis.set(`sess:${sessionId(c)}`, '{"not":"a session"', 'EX', 60);
+    const me = await c.get('/auth/me');
+    expect(me.status).toBe(401);
+    expect(me.headers.getSetCookie()[0]).toMatch(/^sid=; Max-Age=0;/);
+  });
+
+  it('keeps serving a session that @fastify/session stored before this session layer replaced it', async () => {
+    const c = client();
+    const user = await signUpAndLogIn(c);
+    const key = `sess:${sessionId(c)}`;
+    const legacy = { cookie: { originalMaxAge: 120_000, expires: new Date(Date.now() + 120_000) }, userId: user.id };
+    await redis.set(key, JSON.stringify(legacy), 'EX', 120);
+    const me = await c.get('/auth/me');
+    expect(me.status).toBe(200);
+    expect(me.body.id).toBe(user.id);
+    // It has no write time, so its touch is due at once: rewritten in this layer's form.
+    expect(JSON.parse((await redis.get(key))!)).toEqual({ userId: user.id, writtenAt: expect.any(Number) });
   });
 });

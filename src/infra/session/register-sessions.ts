@@ -1,29 +1,50 @@
 import fastifyCookie from '@fastify/cookie';
-import fastifySession from '@fastify/session';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { AppConfig } from '../../config';
-import { RedisConnections } from '../redis';
-import { RedisSessionStore } from './session-store';
+import { Sessions } from './sessions';
 import './session.types';
 
-/** Cookie sessions stored in Redis, so any instance can serve any request. */
+/**
+ * Restores the session a request's cookie names, and after the handler, keeps the cookie in step with it:
+ * - a session (restored, or started at sign-in): the cookie is sent again with a fresh expiry, so a session in use
+ *   does not end (rolling), and a restored one is offered to the store for a touch;
+ * - a cookie but no session (forged, ended, expired, or signed out by this request): the cookie is cleared;
+ * - neither: nothing, which is the common case, and costs one property read each way.
+ */
 export async function registerSessions(app: NestFastifyApplication, config: AppConfig): Promise<void> {
-  const { cookieName, cookieSecure, secret, ttlSeconds, touchAfterSeconds } = config.session;
+  const { cookieName, cookieSecure, ttlSeconds } = config.session;
+  const sessions = app.get(Sessions);
+  const fastify = app.getHttpAdapter().getInstance();
   await app.register(fastifyCookie);
-  await app.register(fastifySession, {
-    secret,
-    cookieName,
-    store: new RedisSessionStore(app.get(RedisConnections).client('sessions'), {
-      ttlSeconds,
-      deadlineMs: config.redis.commandTimeoutMs,
-      replicaWaitMs: config.redis.replicaWaitMs,
-      touchAfterSeconds,
-    }),
-    // No store write and no cookie until someone signs in.
-    saveUninitialized: false,
-    // Each response re-sends the cookie and offers the session to the store, so expiry rolls forward while in use;
-    // the store writes an unchanged one back at most every SESSION_TOUCH_AFTER_SECONDS.
-    rolling: true,
-    cookie: { path: '/', httpOnly: true, sameSite: 'lax', secure: cookieSecure, maxAge: ttlSeconds * 1000 },
+  fastify.decorateRequest('session', null);
+
+  fastify.addHook('onRequest', (request, _reply, done) => {
+    const cookie = request.cookies[cookieName];
+    if (cookie === undefined) return done();
+    void sessions.restore(cookie).then((session) => {
+      request.session = session;
+      done();
+    }, done);
+  });
+
+  fastify.addHook('onSend', (request, reply, payload, done) => {
+    const { session } = request;
+    // Undefined for requests rejected before the cookie parser's onRequest hook ran (the router's 400s).
+    const sent = request.cookies?.[cookieName];
+    if (!session) {
+      if (sent !== undefined) void reply.clearCookie(cookieName, { path: '/' });
+      return done(null, payload);
+    }
+    void reply.setCookie(cookieName, session.cookie, {
+      path: '/',
+      httpOnly: true,
+      sameSite: 'lax',
+      secure: cookieSecure,
+      expires: new Date(Date.now() + ttlSeconds * 1000),
+    });
+    // Started by this request: written at sign-in. Restored: written back only if its touch is due.
+    if (session.cookie !== sent) return done(null, payload);
+    const next = () => done(null, payload);
+    void sessions.touch(session).then(next, next);
   });
 }

@@ -1,18 +1,18 @@
 import { Injectable } from '@nestjs/common';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import { Counter, type Registry } from 'prom-client';
-import { type AppConfig, InjectConfig } from '../../config';
 import { InjectMetrics } from '../observability';
 import { SessionRegistry } from './session-registry';
-import { replicateOnNextSave } from './session-store';
+import { Sessions } from './sessions';
 import './session.types';
 
+/** Sign-in and sign-out. The session hooks (register-sessions.ts) set or clear the cookie to match. */
 @Injectable()
 export class SessionManager {
   private readonly created: Counter;
 
   constructor(
-    @InjectConfig() private readonly config: AppConfig,
+    private readonly sessions: Sessions,
     private readonly registry: SessionRegistry,
     @InjectMetrics() metrics: Registry,
   ) {
@@ -23,29 +23,25 @@ export class SessionManager {
     });
   }
 
-  /** A new session id at every sign-in, so an id planted before login is worthless (no fixation). */
+  /** A new session id at every sign-in, and the one the request came with ends, so a planted id is worthless (no fixation). */
   async signIn(request: FastifyRequest, userId: string): Promise<void> {
-    await request.session.regenerate();
-    request.session.userId = userId;
-    replicateOnNextSave(request.session);
-    await this.registry.track(userId, request.session.sessionId);
+    await this.end(request);
+    request.session = await this.sessions.start(userId);
+    await this.registry.track(userId, request.session.id);
     this.created.inc();
   }
 
-  async signOut(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-    const { userId, sessionId } = request.session;
-    if (userId !== undefined) {
-      await request.session.destroy();
-      await this.registry.untrack(userId, sessionId);
-    }
-    this.clearCookie(reply);
+  async signOut(request: FastifyRequest): Promise<void> {
+    const session = request.session;
+    if (!session) return;
+    await this.end(request);
+    await this.registry.untrack(session.userId, session.id);
   }
 
   /** Ends every session of the signed-in user, on every device, this one included. */
-  async signOutEverywhere(request: FastifyRequest, reply: FastifyReply, userId: string): Promise<void> {
+  async signOutEverywhere(request: FastifyRequest, userId: string): Promise<void> {
     await this.registry.destroyAll(userId);
-    await request.session.destroy();
-    this.clearCookie(reply);
+    await this.end(request);
   }
 
   /** After a password change: every other session ends, and this one continues under a new id. */
@@ -54,8 +50,10 @@ export class SessionManager {
     await this.signIn(request, userId);
   }
 
-  private clearCookie(reply: FastifyReply): void {
-    // destroy() sends no clearing cookie of its own.
-    void reply.clearCookie(this.config.session.cookieName, { path: '/' });
+  private async end(request: FastifyRequest): Promise<void> {
+    const session = request.session;
+    if (!session) return;
+    await this.sessions.end(session);
+    request.session = null;
   }
 }

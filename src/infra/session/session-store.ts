@@ -1,9 +1,5 @@
 import { Logger, ServiceUnavailableException } from '@nestjs/common';
-import type { FastifySessionObject } from '@fastify/session';
-import type { Session } from 'fastify';
 import { type RedisClient, withinDeadline } from '../redis';
-
-type Callback = (err?: unknown) => void;
 
 // After a failed touch, this instance skips touches for a while (the sessions stay valid until their stored expiry).
 const TOUCH_PAUSE_MS = 5000;
@@ -11,12 +7,11 @@ const TOUCH_PAUSE_MS = 5000;
 /** Redis key of a session: `sess:<id>`. */
 export const SESSION_KEY_PREFIX = 'sess:';
 
-// Sessions whose next save must reach a replica too: losing a new sign-in in a failover is a visible sign-out.
-const replicateOnSave = new WeakSet<Session>();
-
-/** Asks the store to WAIT for one replica when it next saves this session (at sign-in). */
-export function replicateOnNextSave(session: Session): void {
-  replicateOnSave.add(session);
+/** What is stored under `sess:<id>`, as JSON. */
+export interface StoredSession {
+  readonly userId: string;
+  /** Epoch ms of this write. */
+  readonly writtenAt: number;
 }
 
 export interface RedisSessionStoreOptions {
@@ -29,19 +24,18 @@ export interface RedisSessionStoreOptions {
 }
 
 /**
- * The @fastify/session store: one JSON value per session under `sess:<id>`, expiring with the cookie.
- * Hand-written (GET, SET EX, DEL) because the maintained Redis store, connect-redis, is an express-session
- * store that installs express-session into a Fastify app. Redis failures surface as 503s: a signed-in user
- * hitting a Redis outage gets "try again", never a 500 or a silent sign-out.
+ * Sessions in Redis: one JSON value per session under `sess:<id>`, expiring SESSION_TTL_SECONDS after its last
+ * write. Redis failures surface as 503s: a signed-in user hitting a Redis outage gets "try again", never a 500 or a
+ * silent sign-out.
  *
- * Rolling sessions (`rolling: true`) call `set` on every response only to push the expiry forward. For a session
- * whose content did not change, that write is a touch, and it is treated as one:
- * - it is skipped while the stored expiry is less than `touchAfterSeconds` old, so a busy user costs one write
- *   per interval, not one per request; the key may then expire up to that long before the re-sent cookie, which
- *   is the bound on how much sooner an idle session ends than SESSION_TTL_SECONDS says;
- * - a touch that fails does not fail the request: the stored session is still valid until its stored expiry, so
- *   a Redis that refuses writes for a moment (a failover, NOREPLICAS) does not turn signed-in reads into 503s; and
- *   this instance then skips touches for a few seconds, so a slow Redis costs one request its deadline, not all.
+ * Sessions roll: every signed-in response re-sends the cookie with a fresh expiry, and offers the session for a
+ * write-back (`touch`) that only pushes the key's expiry forward. A touch:
+ * - is skipped while the stored copy is less than `touchAfterSeconds` old, so a busy user costs one write per
+ *   interval, not one per request; the key may then expire up to that long before the re-sent cookie, which is the
+ *   bound on how much sooner an idle session ends than SESSION_TTL_SECONDS says;
+ * - never fails the request: the stored session is still valid until its stored expiry, so a Redis that refuses
+ *   writes for a moment (a failover, NOREPLICAS) does not turn signed-in reads into 503s; and this instance then
+ *   skips touches for a few seconds, so a slow Redis costs one request its deadline, not all of them.
  */
 export class RedisSessionStore {
   private readonly logger = new Logger('Sessions');
@@ -53,85 +47,80 @@ export class RedisSessionStore {
     private readonly options: RedisSessionStoreOptions,
   ) {}
 
-  get(sid: string, cb: (err: unknown, session?: Session | null) => void): void {
-    this.bounded(this.client.get(SESSION_KEY_PREFIX + sid)).then(
-      (raw) => cb(null, raw == null ? null : (JSON.parse(raw) as Session)),
-      (e: unknown) => cb(unavailable(e)),
-    );
-  }
-
-  set(sid: string, session: Session, cb: Callback): void {
-    const ttl = this.ttlOf(session);
-    const key = SESSION_KEY_PREFIX + sid;
-    const touch = ttl > 0 && isTouch(session);
-    if (touch && (!this.touchDue(session) || Date.now() < this.touchesPausedUntil)) return cb();
-    const write: Promise<unknown> =
-      ttl > 0 ? this.client.set(key, JSON.stringify(session), 'EX', ttl) : this.client.del(key);
-    const replicate = ttl > 0 && replicateOnSave.delete(session) && this.options.replicaWaitMs > 0;
-    this.bounded(write)
-      .then(() => (replicate ? this.waitForReplica() : undefined))
-      .then(
-        () => cb(),
-        (e: unknown) => (touch ? this.touchFailed(e, cb) : cb(unavailable(e))),
-      );
-  }
-
-  destroy(sid: string, cb: Callback): void {
-    this.bounded(this.client.del(SESSION_KEY_PREFIX + sid)).then(
-      () => cb(),
-      (e: unknown) => cb(unavailable(e)),
-    );
+  /** The stored session, or null when there is none (ended, expired, or not a session this code wrote). */
+  async load(id: string): Promise<StoredSession | null> {
+    const raw = await this.bounded(this.client.get(SESSION_KEY_PREFIX + id));
+    return raw === null ? null : parseStored(raw);
   }
 
   /**
-   * WAIT counts the writes of its own connection, and this client is one connection. A slow replica only costs the
-   * bound (the session is on the master); a master lost before answering fails the sign-in with a 503 to retry.
+   * Writes a session. `replicate` (a sign-in): also WAIT for one replica, since losing a new sign-in in a failover
+   * is a visible sign-out. WAIT counts the writes of its own connection, and this client is one connection. A slow
+   * replica only costs the bound (the session is on the master); a master lost before answering is a 503 to retry.
    */
-  private async waitForReplica(): Promise<void> {
-    const { replicaWaitMs, deadlineMs } = this.options;
-    const replicas = await withinDeadline(this.client.wait(1, replicaWaitMs), replicaWaitMs + deadlineMs);
+  async save(id: string, session: StoredSession, { replicate = false } = {}): Promise<void> {
+    const { ttlSeconds, replicaWaitMs, deadlineMs } = this.options;
+    await this.bounded(this.client.set(SESSION_KEY_PREFIX + id, JSON.stringify(session), 'EX', ttlSeconds));
+    if (!replicate || replicaWaitMs <= 0) return;
+    let replicas: number;
+    try {
+      replicas = await withinDeadline(this.client.wait(1, replicaWaitMs), replicaWaitMs + deadlineMs);
+    } catch (err) {
+      throw unavailable(err);
+    }
     if (replicas < 1) this.logger.warn(`a new session reached no replica within ${replicaWaitMs} ms`);
   }
 
-  /** The stored copy's expiry (the cookie's expiry when it was last written) is older than `touchAfterSeconds`. */
-  private touchDue(session: Session): boolean {
-    // @fastify/session keeps the restored copy's expiry as originalExpires; its types leave it out.
-    const storedExpiry = (session.cookie as { originalExpires?: Date }).originalExpires?.getTime();
-    const maxAge = session.cookie.originalMaxAge;
-    if (storedExpiry === undefined || !maxAge) return true;
-    const writtenAt = storedExpiry - maxAge;
-    return Date.now() - writtenAt >= this.options.touchAfterSeconds * 1000;
+  /** Pushes an unchanged session's expiry forward, if its stored copy is old enough (see the class). Never throws. */
+  async touch(id: string, session: StoredSession): Promise<void> {
+    const now = Date.now();
+    if (now - session.writtenAt < this.options.touchAfterSeconds * 1000 || now < this.touchesPausedUntil) return;
+    try {
+      await this.save(id, { userId: session.userId, writtenAt: now });
+    } catch (err) {
+      this.touchFailed(err);
+    }
   }
 
-  private touchFailed(err: unknown, cb: Callback): void {
+  async destroy(id: string): Promise<void> {
+    await this.bounded(this.client.del(SESSION_KEY_PREFIX + id));
+  }
+
+  private touchFailed(err: unknown): void {
     // A Redis that is slow rather than refusing would cost every signed-in request the reply deadline: pause.
     this.touchesPausedUntil = Date.now() + TOUCH_PAUSE_MS;
     if (Date.now() - this.lastTouchWarning > 10_000) {
       this.lastTouchWarning = Date.now();
-      this.logger.warn(`could not push a session's expiry forward, serving the request anyway: ${String(err)}`);
+      const cause = err instanceof ServiceUnavailableException ? err.cause : err;
+      this.logger.warn(`could not push a session's expiry forward, serving the request anyway: ${String(cause)}`);
     }
-    cb();
   }
 
-  /** Seconds until the cookie expires (the key must not outlive it), else the configured TTL. */
-  private ttlOf(session: Session): number {
-    const expires = session.cookie?.expires;
-    if (!expires) return this.options.ttlSeconds;
-    return Math.ceil((new Date(expires).getTime() - Date.now()) / 1000);
-  }
-
-  private bounded<T>(work: Promise<T>): Promise<T> {
-    return withinDeadline(work, this.options.deadlineMs);
+  private async bounded<T>(work: Promise<T>): Promise<T> {
+    try {
+      return await withinDeadline(work, this.options.deadlineMs);
+    } catch (err) {
+      throw unavailable(err);
+    }
   }
 }
 
-/** A rolling save of a restored session whose content is unchanged: only its expiry would move. */
-function isTouch(session: Session): boolean {
-  // Typed as the session's data, but what the plugin hands the store is its session object, with isModified().
-  const s = session as Partial<Pick<FastifySessionObject, 'isModified'>>;
-  // Restored from the store (it has a stored expiry) and unchanged since: a brand-new session is never a touch.
-  const restored = (session.cookie as { originalExpires?: Date }).originalExpires !== undefined;
-  return restored && typeof s.isModified === 'function' && !s.isModified() && !replicateOnSave.has(session);
+/**
+ * A stored value this code can use, else null: a value that is not JSON or has no user id is no session (a
+ * sign-in again), never a 500. A value without `writtenAt` (written by @fastify/session, which this replaced) is
+ * a session whose touch is due, so it is rewritten in this form on its next request.
+ */
+function parseStored(raw: string): StoredSession | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    return null;
+  }
+  if (typeof value !== 'object' || value === null) return null;
+  const { userId, writtenAt } = value as Partial<Record<keyof StoredSession, unknown>>;
+  if (typeof userId !== 'string' || userId === '') return null;
+  return { userId, writtenAt: typeof writtenAt === 'number' ? writtenAt : 0 };
 }
 
 export function unavailable(cause: unknown): ServiceUnavailableException {

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, HttpStatus, Post, Req, Res, UnauthorizedException } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, HttpStatus, Post, Req, UnauthorizedException } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiConflictResponse,
@@ -9,7 +9,7 @@ import {
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import { ReadFromPrimary } from '../../infra/database';
 import { ApiErrorDto } from '../../infra/http';
 import { StrictRateLimit } from '../../infra/rate-limit';
@@ -62,8 +62,8 @@ export class AccountsController {
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiOperation({ summary: 'Sign out: destroys the session everywhere and clears the cookie' })
   @ApiNoContentResponse({ description: 'Signed out (also when no session existed)' })
-  async logout(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<void> {
-    await this.sessions.signOut(request, reply);
+  async logout(@Req() request: FastifyRequest): Promise<void> {
+    await this.sessions.signOut(request);
   }
 
   @Post('logout-all')
@@ -71,12 +71,8 @@ export class AccountsController {
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiOperation({ summary: 'Sign out everywhere: destroys every session of this user, on every device' })
   @ApiNoContentResponse({ description: 'All sessions ended' })
-  async logoutEverywhere(
-    @CurrentUser() user: SessionUser,
-    @Req() request: FastifyRequest,
-    @Res({ passthrough: true }) reply: FastifyReply,
-  ): Promise<void> {
-    await this.sessions.signOutEverywhere(request, reply, user.id);
+  async logoutEverywhere(@CurrentUser() user: SessionUser, @Req() request: FastifyRequest): Promise<void> {
+    await this.sessions.signOutEverywhere(request, user.id);
   }
 
   @Post('password')
@@ -99,15 +95,11 @@ export class AccountsController {
   @Authenticated()
   @ApiOperation({ summary: 'The signed-in user' })
   @ApiOkResponse({ type: UserDto })
-  async me(
-    @CurrentUser() current: SessionUser,
-    @Req() request: FastifyRequest,
-    @Res({ passthrough: true }) reply: FastifyReply,
-  ): Promise<UserDto> {
+  async me(@CurrentUser() current: SessionUser, @Req() request: FastifyRequest): Promise<UserDto> {
     const user = await this.accounts.findById(current.id);
     if (!user) {
       // The account is gone; a session pointing at it must not linger.
-      await this.sessions.signOut(request, reply);
+      await this.sessions.signOut(request);
       throw new UnauthorizedException('Sign in first');
     }
     return UserDto.from(user);
