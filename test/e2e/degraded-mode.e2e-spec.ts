@@ -87,6 +87,8 @@ describe('degraded, not down: read-only mode and a Redis outage through the gate
         message: expect.stringContaining('session store is unavailable'),
       });
       expect(me.headers.get('retry-after')).toBe('1');
+      // The session could not be checked, not found missing: the cookie is kept, not cleared.
+      expect(me.headers.getSetCookie()).toEqual([]);
       expect(await allInRotation()).toBe(true);
     } finally {
       await infra.redis.start();

@@ -1,5 +1,6 @@
 import fastifyCookie from '@fastify/cookie';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyRequest } from 'fastify';
 import type { AppConfig } from '../../config';
 import { Sessions } from './sessions';
 import './session.types';
@@ -8,7 +9,8 @@ import './session.types';
  * Restores the session a request's cookie names, and after the handler, keeps the cookie in step with it:
  * - a session (restored, or started at sign-in): the cookie is sent again with a fresh expiry, so a session in use
  *   does not end (rolling), and a restored one is offered to the store for a touch;
- * - a cookie but no session (forged, ended, expired, or signed out by this request): the cookie is cleared;
+ * - a cookie but no session (forged, ended, expired, or signed out by this request): the cookie is cleared, but
+ *   not when the store could not be asked (Redis down: a 503, and the session is still there when it is back);
  * - neither: nothing, which is the common case, and costs one property read each way.
  */
 export async function registerSessions(app: NestFastifyApplication, config: AppConfig): Promise<void> {
@@ -17,14 +19,22 @@ export async function registerSessions(app: NestFastifyApplication, config: AppC
   const fastify = app.getHttpAdapter().getInstance();
   await app.register(fastifyCookie);
   fastify.decorateRequest('session', null);
+  // Requests whose cookie could not be checked because the store failed (rare, so kept off the request object).
+  const unchecked = new WeakSet<FastifyRequest>();
 
   fastify.addHook('onRequest', (request, _reply, done) => {
     const cookie = request.cookies[cookieName];
     if (cookie === undefined) return done();
-    void sessions.restore(cookie).then((session) => {
-      request.session = session;
-      done();
-    }, done);
+    void sessions.restore(cookie).then(
+      (session) => {
+        request.session = session;
+        done();
+      },
+      (err: unknown) => {
+        unchecked.add(request);
+        done(err as Error);
+      },
+    );
   });
 
   fastify.addHook('onSend', (request, reply, payload, done) => {
@@ -32,7 +42,8 @@ export async function registerSessions(app: NestFastifyApplication, config: AppC
     // Undefined for requests rejected before the cookie parser's onRequest hook ran (the router's 400s).
     const sent = request.cookies?.[cookieName];
     if (!session) {
-      if (sent !== undefined) void reply.clearCookie(cookieName, { path: '/' });
+      // Not when the store could not be asked (a 503): that session may well be alive, and the cookie must survive.
+      if (sent !== undefined && !unchecked.has(request)) void reply.clearCookie(cookieName, { path: '/' });
       return done(null, payload);
     }
     void reply.setCookie(cookieName, session.cookie, {
