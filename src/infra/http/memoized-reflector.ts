@@ -5,10 +5,10 @@ const NONE = Symbol('no metadata');
 
 /**
  * Nest's Reflector with every answer kept. A route's metadata is fixed once its decorators have run, but
- * reflect-metadata answers each lookup with a walk of the target's metadata maps, and the rate limiter's guard
- * asks about 16 of them on every request (five keys for each of its three limits, and whether to skip):
- * about 4 % of an instance's CPU on a cached read (docs/benchmarks.md). `getAll*` go through `get`, so they
- * are kept too. Only for metadata set by decorators: a value set later with Reflect.defineMetadata is not seen.
+ * reflect-metadata answers each lookup with a walk of the target's metadata maps. For metadata read on every
+ * request: the credential limits' `skipIf` asks for a route's @StrictRateLimit twice per request. `getAll*` go
+ * through `get`, so they are kept too. Only for metadata set by decorators: a value set later with
+ * Reflect.defineMetadata is not seen.
  */
 export class MemoizedReflector extends Reflector {
   constructor() {

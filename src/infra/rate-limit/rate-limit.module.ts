@@ -13,6 +13,8 @@ import { ExactRedisStorage, RedisWindow } from './redis-window';
 import { SplitThrottlerStorage } from './split-storage';
 import { strictRateLimitOf } from './strict-rate-limit.decorator';
 
+const ACCOUNT_LIMIT = 'auth-account';
+
 /**
  * Limits held in Redis, so they hold across every API instance. The client IP is Fastify's
  * trustProxy-aware request.ip: X-Forwarded-For counts only when the gateway sent it.
@@ -57,13 +59,12 @@ function throttlerOptions(config: AppConfig, registry: Registry, redis: RedisCon
       : exact;
   return {
     storage: new SplitThrottlerStorage({ default: general }, exact),
-    // One bucket per (limit, client) across all routes; the default would give each route its own budget.
-    generateKey: (_context, tracker, name) => createHash('sha256').update(`${name}:${tracker}`).digest('hex'),
+    generateKey: bucketKey,
     throttlers: [
       { name: 'default', ttl: windowMs, limit: max },
       { name: 'auth-ip', ttl: authWindowMs, limit: authIpMax, skipIf: (ctx) => !strictRateLimitOf(ctx) },
       {
-        name: 'auth-account',
+        name: ACCOUNT_LIMIT,
         ttl: authWindowMs,
         limit: authAccountMax,
         skipIf: (ctx) => !strictRateLimitOf(ctx)?.account,
@@ -72,4 +73,15 @@ function throttlerOptions(config: AppConfig, registry: Registry, redis: RedisCon
       },
     ],
   };
+}
+
+/**
+ * One bucket per (limit, client) across all routes; the library's default gives each route its own budget. A client
+ * IP is kept as is, as in the access log (a SHA-256 on every request was 3 % of a cached read); the account limit's
+ * tracker is an email address, which is hashed so that no address sits in Redis or in memory as a key.
+ */
+export function bucketKey(_context: unknown, tracker: string, name: string): string {
+  return name === ACCOUNT_LIMIT
+    ? `${name}:${createHash('sha256').update(tracker).digest('hex')}`
+    : `${name}:${tracker}`;
 }
