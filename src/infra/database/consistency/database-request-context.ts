@@ -66,22 +66,25 @@ export function registerDatabaseRequestContext(
     else done();
   });
 
-  fastify.addHook('onSend', async (request, reply, payload) => {
+  const remember = async (sessionId: string): Promise<void> => {
+    try {
+      await store.remember(sessionId, await router.currentPrimaryLsn());
+    } catch (err) {
+      // The write is committed; failing the response now would invite a duplicate retry. Count and log instead.
+      router.observer.sessionLsnNotRecorded();
+      logger.warn(
+        `could not record the session's write position; its next reads may be stale: ${(err as Error).message}`,
+      );
+    }
+  };
+
+  // Callback-style: most responses have nothing to record, and should not pay for a promise to say so.
+  fastify.addHook('onSend', (request, reply, payload, done) => {
     const db = request.dbRequest;
-    if (!db) return payload;
+    if (!db) return done(null, payload);
     if (options.debugHeaders && db.nodesUsed.size > 0) reply.header(DB_NODE_HEADER, [...db.nodesUsed].join(', '));
     const sessionId = db.primaryTouched ? options.sessionIdOf(request) : undefined;
-    if (sessionId) {
-      try {
-        await store.remember(sessionId, await router.currentPrimaryLsn());
-      } catch (err) {
-        // The write is committed; failing the response now would invite a duplicate retry. Count and log instead.
-        router.observer.sessionLsnNotRecorded();
-        logger.warn(
-          `could not record the session's write position; its next reads may be stale: ${(err as Error).message}`,
-        );
-      }
-    }
-    return payload;
+    if (!sessionId) return done(null, payload);
+    void remember(sessionId).then(() => done(null, payload));
   });
 }
