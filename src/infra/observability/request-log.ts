@@ -20,6 +20,8 @@ export const REDACTED_PATHS = [
   '*.newPassword',
   '*.passwordHash',
   '*.sessionId',
+  // A Session's `cookie` is the signed credential itself.
+  '*.cookie',
 ];
 
 type LoggedRequest = Pick<FastifyRequest, 'method' | 'url' | 'ip' | 'headers'> | IncomingMessage;

@@ -72,6 +72,15 @@ describe('RateLimitGuard', () => {
     expect(await guard.canActivate(ok.context)).toBe(true);
   });
 
+  it("gives a named limit's 429 the standard Retry-After (the library sets only Retry-After-<name>)", async () => {
+    const guard = await guardWith(memoryStorage().storage);
+    expect(await guard.canActivate(contextOf('plain', true).context)).toBe(true);
+    const { context, headers } = contextOf('plain', true);
+    await expect(guard.canActivate(context)).rejects.toBeInstanceOf(ThrottlerException);
+    expect(headers['retry-after-auth-ip']).toBe('7');
+    expect(headers['retry-after']).toBe('7');
+  });
+
   it('sets the X-RateLimit headers on an allowed request', async () => {
     const guard = await guardWith(memoryStorage().storage);
     const { context, headers } = contextOf('plain');

@@ -96,7 +96,8 @@ export class RateLimitGuard extends ThrottlerGuard {
       const ttl = meta<ThrottlerOptions['ttl']>(THROTTLER_TTL) ?? throttler.ttl;
       const blockDuration =
         meta<ThrottlerOptions['blockDuration']>(THROTTLER_BLOCK_DURATION) ?? throttler.blockDuration ?? ttl;
-      if (typeof limit !== 'number' || typeof ttl !== 'number' || typeof blockDuration !== 'number') return 'library';
+      // Anything but finite numbers (functions, numeric strings, NaN) gets the library's path and its checks.
+      if (!isFinite(limit) || !isFinite(ttl) || !isFinite(blockDuration)) return 'library';
       planned.push({
         throttler,
         limit,
@@ -115,6 +116,10 @@ export class RateLimitGuard extends ThrottlerGuard {
     }
     return planned;
   }
+}
+
+function isFinite(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value);
 }
 
 type Targets = [

@@ -3,7 +3,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyRequest } from 'fastify';
 import type { AppConfig } from '../../config';
 import { Sessions } from './sessions';
-import './session.types';
+import type { Session } from './session.types';
 
 /**
  * Restores the session a request's cookie names, and after the handler, keeps the cookie in step with it:
@@ -41,21 +41,31 @@ export async function registerSessions(app: NestFastifyApplication, config: AppC
     const { session } = request;
     // Undefined for requests rejected before the cookie parser's onRequest hook ran (the router's 400s).
     const sent = request.cookies?.[cookieName];
+    const clear = () => void reply.clearCookie(cookieName, { path: '/' });
+    const resend = (s: Session) =>
+      void reply.setCookie(cookieName, s.cookie, {
+        path: '/',
+        httpOnly: true,
+        sameSite: 'lax',
+        secure: cookieSecure,
+        expires: new Date(Date.now() + ttlSeconds * 1000),
+      });
     if (!session) {
       // Not when the store could not be asked (a 503): that session may well be alive, and the cookie must survive.
-      if (sent !== undefined && !unchecked.has(request)) void reply.clearCookie(cookieName, { path: '/' });
+      if (sent !== undefined && !unchecked.has(request)) clear();
       return done(null, payload);
     }
-    void reply.setCookie(cookieName, session.cookie, {
-      path: '/',
-      httpOnly: true,
-      sameSite: 'lax',
-      secure: cookieSecure,
-      expires: new Date(Date.now() + ttlSeconds * 1000),
-    });
-    // Started by this request: written at sign-in. Restored: written back only if its touch is due.
-    if (session.cookie !== sent) return done(null, payload);
-    const next = () => done(null, payload);
-    void sessions.touch(session).then(next, next);
+    // Started by this request: written at sign-in.
+    if (session.cookie !== sent) {
+      resend(session);
+      return done(null, payload);
+    }
+    // Restored: written back if its touch is due, and the cookie re-sent only if the session did not end meanwhile.
+    const next = (alive: boolean) => {
+      if (alive) resend(session);
+      else clear();
+      done(null, payload);
+    };
+    void sessions.touch(session).then(next, () => next(true));
   });
 }

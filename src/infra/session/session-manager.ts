@@ -26,8 +26,15 @@ export class SessionManager {
   /** A new session id at every sign-in, and the one the request came with ends, so a planted id is worthless (no fixation). */
   async signIn(request: FastifyRequest, userId: string): Promise<void> {
     await this.end(request);
-    request.session = await this.sessions.start(userId);
-    await this.registry.track(userId, request.session.id);
+    const session = await this.sessions.start(userId);
+    try {
+      // Untracked, logout-all and a password change could not end it: no cookie for it then.
+      await this.registry.track(userId, session.id);
+    } catch (err) {
+      await this.sessions.end(session).catch(() => undefined);
+      throw err;
+    }
+    request.session = session;
     this.created.inc();
   }
 

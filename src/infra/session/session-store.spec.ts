@@ -6,8 +6,10 @@ function fakeRedis(wait: () => Promise<number> = async () => 1, stored: Record<s
   const calls: string[] = [];
   const client = {
     get: jest.fn(async (key: string) => stored[key] ?? null),
-    set: jest.fn(async (key: string, _value: string, _ex: string, ttl: number) => {
-      calls.push(`SET ${key} EX ${ttl}`);
+    set: jest.fn(async (key: string, value: string, _ex: string, ttl: number, xx?: 'XX') => {
+      calls.push(`SET ${key} EX ${ttl}${xx ? ' XX' : ''}`);
+      if (xx && !(key in stored)) return null;
+      stored[key] = value;
       return 'OK';
     }),
     wait: jest.fn(async (n: number, ms: number) => {
@@ -100,12 +102,12 @@ describe('RedisSessionStore', () => {
 
   describe('touch (a rolling write-back that only moves the expiry)', () => {
     it('writes back only once the stored copy is touchAfterSeconds old, with the new write time', async () => {
-      const { calls, client } = fakeRedis();
+      const { calls, client } = fakeRedis(undefined, { 'sess:abc': '{}' });
       const store = new RedisSessionStore(client, options);
-      await store.touch('abc', writtenAgo(59_000));
+      expect(await store.touch('abc', writtenAgo(59_000))).toBe(true);
       expect(calls).toEqual([]);
-      await store.touch('abc', writtenAgo(61_000));
-      expect(calls).toEqual(['SET sess:abc EX 3600']);
+      expect(await store.touch('abc', writtenAgo(61_000))).toBe(true);
+      expect(calls).toEqual(['SET sess:abc EX 3600 XX']);
       const written = JSON.parse((client.set as jest.Mock).mock.calls[0][1] as string) as { writtenAt: number };
       expect(Date.now() - written.writtenAt).toBeLessThan(1000);
     });
@@ -113,19 +115,26 @@ describe('RedisSessionStore', () => {
     it('writes back every time when touchAfterSeconds is 0', async () => {
       const { calls, client } = fakeRedis();
       await new RedisSessionStore(client, { ...options, touchAfterSeconds: 0 }).touch('abc', writtenAgo(0));
-      expect(calls).toEqual(['SET sess:abc EX 3600']);
+      expect(calls).toEqual(['SET sess:abc EX 3600 XX']);
     });
 
     it('never waits for a replica', async () => {
       const { calls, client } = fakeRedis();
       await new RedisSessionStore(client, options).touch('abc', writtenAgo(120_000));
-      expect(calls).toEqual(['SET sess:abc EX 3600']);
+      expect(calls).toEqual(['SET sess:abc EX 3600 XX']);
+    });
+
+    it('never brings back a session ended while the request was in flight (SET XX), and says it is gone', async () => {
+      const { calls, client } = fakeRedis();
+      expect(await new RedisSessionStore(client, options).touch('abc', writtenAgo(120_000))).toBe(false);
+      expect(calls).toEqual(['SET sess:abc EX 3600 XX']);
+      expect(await new RedisSessionStore(client, options).load('abc')).toBeNull();
     });
 
     it('does not fail the request when the write fails: the stored session is still valid', async () => {
       const { client } = fakeRedis();
       (client.set as jest.Mock).mockRejectedValue(new Error('NOREPLICAS Not enough good replicas to write.'));
-      await expect(new RedisSessionStore(client, options).touch('abc', writtenAgo(120_000))).resolves.toBeUndefined();
+      await expect(new RedisSessionStore(client, options).touch('abc', writtenAgo(120_000))).resolves.toBe(true);
     });
 
     it('after a failed touch, skips touches for a while instead of paying the deadline on every request', async () => {

@@ -71,14 +71,23 @@ export class RedisSessionStore {
     if (replicas < 1) this.logger.warn(`a new session reached no replica within ${replicaWaitMs} ms`);
   }
 
-  /** Pushes an unchanged session's expiry forward, if its stored copy is old enough (see the class). Never throws. */
-  async touch(id: string, session: StoredSession): Promise<void> {
+  /**
+   * Pushes an unchanged session's expiry forward, if its stored copy is old enough (see the class). Never throws.
+   * False when the session turned out to be gone: it was ended (a sign-out, a password change) while this request
+   * was in flight. The write is SET XX, so a touch never brings an ended session back.
+   */
+  async touch(id: string, session: StoredSession): Promise<boolean> {
     const now = Date.now();
-    if (now - session.writtenAt < this.options.touchAfterSeconds * 1000 || now < this.touchesPausedUntil) return;
+    if (now - session.writtenAt < this.options.touchAfterSeconds * 1000 || now < this.touchesPausedUntil) return true;
+    const value = JSON.stringify({ userId: session.userId, writtenAt: now });
     try {
-      await this.save(id, { userId: session.userId, writtenAt: now });
+      const reply = await this.bounded(
+        this.client.set(SESSION_KEY_PREFIX + id, value, 'EX', this.options.ttlSeconds, 'XX'),
+      );
+      return reply !== null;
     } catch (err) {
       this.touchFailed(err);
+      return true;
     }
   }
 

@@ -52,8 +52,8 @@ export class Sessions {
     await this.store.destroy(session.id);
   }
 
-  /** Pushes a signed-in session's expiry forward when due; never fails the request. */
-  async touch(session: Session): Promise<void> {
-    await this.store.touch(session.id, session);
+  /** Pushes a signed-in session's expiry forward when due; never fails the request. False: the session has ended. */
+  touch(session: Session): Promise<boolean> {
+    return this.store.touch(session.id, session);
   }
 }

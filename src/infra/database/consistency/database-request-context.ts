@@ -85,6 +85,7 @@ export function registerDatabaseRequestContext(
     if (options.debugHeaders && db.nodesUsed.size > 0) reply.header(DB_NODE_HEADER, [...db.nodesUsed].join(', '));
     const sessionId = db.primaryTouched ? options.sessionIdOf(request) : undefined;
     if (!sessionId) return done(null, payload);
-    void remember(sessionId).then(() => done(null, payload));
+    const next = () => done(null, payload);
+    void remember(sessionId).then(next, next);
   });
 }
