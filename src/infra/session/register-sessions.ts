@@ -1,6 +1,6 @@
 import fastifyCookie from '@fastify/cookie';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AppConfig } from '../../config';
 import { Sessions } from './sessions';
 import type { Session } from './session.types';
@@ -37,33 +37,34 @@ export async function registerSessions(app: NestFastifyApplication, config: AppC
     );
   });
 
+  const clear = (reply: FastifyReply) => void reply.clearCookie(cookieName, { path: '/' });
+  const resend = (reply: FastifyReply, session: Session) =>
+    void reply.setCookie(cookieName, session.cookie, {
+      path: '/',
+      httpOnly: true,
+      sameSite: 'lax',
+      secure: cookieSecure,
+      expires: new Date(Date.now() + ttlSeconds * 1000),
+    });
+
   fastify.addHook('onSend', (request, reply, payload, done) => {
     const { session } = request;
     // Undefined for requests rejected before the cookie parser's onRequest hook ran (the router's 400s).
     const sent = request.cookies?.[cookieName];
-    const clear = () => void reply.clearCookie(cookieName, { path: '/' });
-    const resend = (s: Session) =>
-      void reply.setCookie(cookieName, s.cookie, {
-        path: '/',
-        httpOnly: true,
-        sameSite: 'lax',
-        secure: cookieSecure,
-        expires: new Date(Date.now() + ttlSeconds * 1000),
-      });
     if (!session) {
       // Not when the store could not be asked (a 503): that session may well be alive, and the cookie must survive.
-      if (sent !== undefined && !unchecked.has(request)) clear();
+      if (sent !== undefined && !unchecked.has(request)) clear(reply);
       return done(null, payload);
     }
     // Started by this request: written at sign-in.
     if (session.cookie !== sent) {
-      resend(session);
+      resend(reply, session);
       return done(null, payload);
     }
     // Restored: written back if its touch is due, and the cookie re-sent only if the session did not end meanwhile.
     const next = (alive: boolean) => {
-      if (alive) resend(session);
-      else clear();
+      if (alive) resend(reply, session);
+      else clear(reply);
       done(null, payload);
     };
     void sessions.touch(session).then(next, () => next(true));
