@@ -79,6 +79,12 @@ describe('PostgreSQL under Patroni + etcd: 3 etcd, 3 Patroni members, synchronou
     await old.start();
     await cluster.waitForStreaming(old, REJOIN_BOUND_MS);
     const rejoinMs = Date.now() - restartedAt;
+    // Patroni reports the member's own view (its WAL receiver); the leader's walsender row can follow a moment later.
+    await timeUntil(
+      'the leader sees the rejoined member streaming',
+      async () => (await replicationState(leader, old)) === 'streaming',
+      REJOIN_BOUND_MS,
+    );
     const state = await replicationState(leader, old);
 
     console.log(
